@@ -1,0 +1,121 @@
+/**
+ * Configuration from environment variables. Every setting is in SETTINGS (README's table is
+ * generated from the same list by `node dist/src/cli/main.js config-table`); a bad value fails at start
+ * with a message naming the setting.
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+
+const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), import.meta.url.includes('/dist/') ? '../../..' : '../..');
+
+export interface Config {
+  port: number;
+  host: string;
+  modelDir: string;
+  inferenceWorkers: number;
+  inferenceBatchMax: number;
+  inferenceQueueMax: number;
+  maxBodyBytes: number;
+  batchMaxItems: number;
+  windowMaxUsers: number;
+  windowMaxBytes: number;
+  windowMaxEventsPerUser: number;
+  allowedLatenessMs: number;
+  seenIdsMax: number;
+  dataDir: string;
+  sinkFileMaxBytes: number;
+  wsIdleTimeoutS: number;
+  wsMaxPayloadBytes: number;
+  wsMaxBackpressureBytes: number;
+  wsMaxInFlight: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+type Kind = 'int' | 'string' | 'path' | 'enum';
+interface Setting<K extends keyof Config> {
+  env: string;
+  key: K;
+  kind: Kind;
+  def: Config[K] | (() => Config[K]);
+  min?: number;
+  max?: number;
+  values?: readonly string[];
+  doc: string;
+}
+
+function s<K extends keyof Config>(x: Setting<K>): Setting<K> {
+  return x;
+}
+
+export const SETTINGS = [
+  s({ env: 'PORT', key: 'port', kind: 'int', def: 8080, min: 0, max: 65535, doc: 'HTTP and WebSocket port (0 picks a free port)' }),
+  s({ env: 'HOST', key: 'host', kind: 'string', def: '0.0.0.0', doc: 'address to listen on' }),
+  s({ env: 'MODEL_DIR', key: 'modelDir', kind: 'path', def: () => resolve(repoRoot, 'models/fraud-detector'), doc: 'MLflow model directory to serve (default: the shipped model)' }),
+  s({ env: 'INFERENCE_WORKERS', key: 'inferenceWorkers', kind: 'int', def: () => Math.max(1, availableParallelism() - 1), min: 1, max: 64, doc: 'inference worker threads, one ONNX session each (default: cores − 1)' }),
+  s({ env: 'INFERENCE_BATCH_MAX', key: 'inferenceBatchMax', kind: 'int', def: 64, min: 1, max: 4096, doc: 'most rows one inference run takes (micro-batch cap)' }),
+  s({ env: 'INFERENCE_QUEUE_MAX', key: 'inferenceQueueMax', kind: 'int', def: 10000, min: 1, max: 1_000_000, doc: 'rows waiting for a worker before requests get OVERLOADED' }),
+  s({ env: 'MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', def: 1_048_576, min: 256, max: 64 * 1_048_576, doc: 'largest HTTP request body (413 above)' }),
+  s({ env: 'BATCH_MAX_ITEMS', key: 'batchMaxItems', kind: 'int', def: 500, min: 1, max: 100_000, doc: 'most transactions in one /v1/score/batch request or WebSocket frame' }),
+  s({ env: 'WINDOW_MAX_USERS', key: 'windowMaxUsers', kind: 'int', def: 1_000_000, min: 1, max: 100_000_000, doc: 'users whose windows are kept (least recently seen are evicted)' }),
+  s({ env: 'WINDOW_MAX_BYTES', key: 'windowMaxBytes', kind: 'int', def: 1_073_741_824, min: 1_048_576, max: 2 ** 40, doc: 'memory budget for all windows, in bytes (least recently seen users are evicted)' }),
+  s({ env: 'WINDOW_MAX_EVENTS_PER_USER', key: 'windowMaxEventsPerUser', kind: 'int', def: 4096, min: 8, max: 1_000_000, doc: 'events kept per user; past it the oldest are dropped (features stay exact below it)' }),
+  s({ env: 'ALLOWED_LATENESS_MS', key: 'allowedLatenessMs', kind: 'int', def: 300_000, min: 0, max: 86_400_000, doc: 'how far behind a user\'s newest event an event may arrive and still join the windows' }),
+  s({ env: 'SEEN_IDS_MAX', key: 'seenIdsMax', kind: 'int', def: 2_000_000, min: 1, max: 100_000_000, doc: 'transactionIds remembered for the uniqueness check' }),
+  s({ env: 'DATA_DIR', key: 'dataDir', kind: 'path', def: () => resolve(repoRoot, 'var'), doc: 'where the embedded sinks write scored.jsonl and dlq.jsonl' }),
+  s({ env: 'SINK_FILE_MAX_BYTES', key: 'sinkFileMaxBytes', kind: 'int', def: 67_108_864, min: 4096, max: 2 ** 40, doc: 'size at which a local sink file rotates (one previous file kept)' }),
+  s({ env: 'WS_IDLE_TIMEOUT_S', key: 'wsIdleTimeoutS', kind: 'int', def: 120, min: 8, max: 960, doc: 'WebSocket idle timeout; pings are sent automatically before it' }),
+  s({ env: 'WS_MAX_PAYLOAD_BYTES', key: 'wsMaxPayloadBytes', kind: 'int', def: 1_048_576, min: 256, max: 64 * 1_048_576, doc: 'largest WebSocket message (connection closed with 1009 above)' }),
+  s({ env: 'WS_MAX_BACKPRESSURE_BYTES', key: 'wsMaxBackpressureBytes', kind: 'int', def: 4_194_304, min: 1024, max: 1 << 30, doc: 'unread output a WebSocket client may build up before it is closed (1008)' }),
+  s({ env: 'WS_MAX_IN_FLIGHT', key: 'wsMaxInFlight', kind: 'int', def: 4096, min: 1, max: 1_000_000, doc: 'transactions one WebSocket may have waiting for results' }),
+  s({ env: 'LOG_LEVEL', key: 'logLevel', kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], doc: 'least severe log level written (JSON lines on stderr)' }),
+] as const;
+
+export class ConfigError extends Error {
+  constructor(readonly setting: string, message: string) {
+    super(`invalid configuration: ${setting} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseOne(setting: Setting<keyof Config>, raw: string): Config[keyof Config] {
+  switch (setting.kind) {
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(setting.env, `must be an integer, got ${JSON.stringify(raw)}`);
+      const n = Number(raw.trim());
+      if (setting.min !== undefined && n < setting.min) throw new ConfigError(setting.env, `must be ≥ ${setting.min}, got ${n}`);
+      if (setting.max !== undefined && n > setting.max) throw new ConfigError(setting.env, `must be ≤ ${setting.max}, got ${n}`);
+      return n;
+    }
+    case 'enum':
+      if (!setting.values?.includes(raw)) throw new ConfigError(setting.env, `must be one of ${setting.values?.join(', ')}, got ${JSON.stringify(raw)}`);
+      return raw as Config['logLevel'];
+    case 'path':
+      if (raw.trim() === '') throw new ConfigError(setting.env, 'must not be empty');
+      return resolve(raw);
+    case 'string':
+      if (raw.trim() === '') throw new ConfigError(setting.env, 'must not be empty');
+      return raw;
+  }
+}
+
+/** Reads every setting from `env`; unset or empty values take their default. Throws ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Partial<Record<keyof Config, unknown>> = {};
+  for (const setting of SETTINGS as readonly Setting<keyof Config>[]) {
+    const raw = env[setting.env];
+    out[setting.key] = raw === undefined || raw === '' ? (typeof setting.def === 'function' ? setting.def() : setting.def) : parseOne(setting, raw);
+  }
+  return out as Config;
+}
+
+/** The markdown configuration table README shows. */
+export function configTable(): string {
+  const rows = (SETTINGS as readonly Setting<keyof Config>[]).map((st) => {
+    const def = typeof st.def === 'function' ? (st.kind === 'path' ? '(see meaning)' : '(computed)') : String(st.def);
+    return `| \`${st.env}\` | ${def} | ${st.doc} |`;
+  });
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+export const REPO_ROOT = repoRoot;

@@ -1,0 +1,65 @@
+/**
+ * Every error scoregate can answer with. One map: code → HTTP status and default message.
+ * Decisions read `code`, never the message text. README's error table mirrors this map and
+ * errors.test.ts checks that it does.
+ */
+export const ERRORS = {
+  INVALID_JSON: { status: 400, message: 'request body is not valid JSON' },
+  INVALID_BODY: { status: 400, message: 'request body has the wrong shape' },
+  MISSING_FIELD: { status: 400, message: 'a required field is missing or empty' },
+  INVALID_TYPE: { status: 400, message: 'a field has the wrong type' },
+  INVALID_FIELD: { status: 400, message: 'a field has an unusable value' },
+  INVALID_AMOUNT: { status: 400, message: 'amount must be a positive decimal with at most 2 decimals and 16 integer digits' },
+  INVALID_CURRENCY: { status: 400, message: 'currency must be an active ISO 4217 code' },
+  INVALID_TIMESTAMP: { status: 400, message: 'timestamp must be epoch milliseconds or an ISO-8601 date-time' },
+  DUPLICATE_TRANSACTION: { status: 409, message: 'this transactionId was already scored' },
+  BATCH_TOO_LARGE: { status: 413, message: 'too many transactions in one batch' },
+  BODY_TOO_LARGE: { status: 413, message: 'request body exceeds the size limit' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'content-type must be application/json' },
+  NOT_FOUND: { status: 404, message: 'no such route' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this route' },
+  NOT_READY: { status: 503, message: 'the gateway is not ready: model not loaded and warmed yet' },
+  OVERLOADED: { status: 503, message: 'too many requests waiting for inference' },
+  INFERENCE_FAILED: { status: 500, message: 'the model failed to score this transaction' },
+  INTERNAL: { status: 500, message: 'internal error' },
+  TOO_MANY_IN_FLIGHT: { status: 429, message: 'too many messages in flight on this connection' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The JSON body of every error answer: `{"error": {code, message, field?}}`. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  field?: string;
+}
+
+export class ScoregateError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message?: string, field?: string) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'ScoregateError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.field = field;
+  }
+
+  toBody(): ErrorBody {
+    return this.field === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, field: this.field };
+  }
+}
+
+/** Any thrown value as a ScoregateError; unknown failures become INTERNAL without leaking details. */
+export function asScoregateError(err: unknown): ScoregateError {
+  return err instanceof ScoregateError ? err : new ScoregateError('INTERNAL');
+}
+
+/** `{"error": …}` serialised once, for answers built outside the hot path. */
+export function errorJson(code: ErrorCode, message?: string, field?: string): string {
+  return JSON.stringify({ error: new ScoregateError(code, message, field).toBody() });
+}

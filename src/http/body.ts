@@ -1,0 +1,48 @@
+/**
+ * Reading a request body from uWS within a byte limit. uWS hands out chunks that are only valid
+ * during the callback, so they are decoded (single chunk, the common case) or copied at once.
+ */
+import type { HttpResponse } from 'uWebSockets.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export type BodyResult = { ok: true; text: string } | { ok: false; reason: 'too_large' | 'bad_utf8' };
+
+export function readBody(res: HttpResponse, limit: number, done: (r: BodyResult) => void): void {
+  let chunks: Buffer[] | null = null;
+  let size = 0;
+  let finished = false;
+  res.onData((chunk, isLast) => {
+    if (finished) return;
+    size += chunk.byteLength;
+    if (size > limit) {
+      finished = true;
+      done({ ok: false, reason: 'too_large' });
+      return;
+    }
+    if (isLast && chunks === null) {
+      finished = true;
+      let text: string;
+      try {
+        text = utf8.decode(chunk); // decodes straight out of uWS's buffer: no intermediate copy
+      } catch {
+        done({ ok: false, reason: 'bad_utf8' });
+        return;
+      }
+      done({ ok: true, text });
+      return;
+    }
+    (chunks ??= []).push(Buffer.from(new Uint8Array(chunk))); // copy: the chunk dies after this call
+    if (isLast) {
+      finished = true;
+      let text: string;
+      try {
+        text = utf8.decode(Buffer.concat(chunks, size));
+      } catch {
+        done({ ok: false, reason: 'bad_utf8' });
+        return;
+      }
+      done({ ok: true, text });
+    }
+  });
+}

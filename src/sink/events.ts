@@ -1,0 +1,47 @@
+/** What leaves the gateway: a scored event, or a dead letter for an event that could not be scored. */
+import type { ErrorCode } from '../core/errors.js';
+import type { QualityFlag } from '../quality/checks.js';
+import type { Transaction } from '../quality/transaction.js';
+
+export type RiskCategory = 'HIGH' | 'MEDIUM' | 'LOW';
+export type Source = 'http' | 'ws' | 'kafka';
+
+export interface LineageStage {
+  stage: string;
+  processor: string;
+  timestamp: number;
+  status: string;
+  rulesApplied: readonly string[];
+  metrics: Readonly<Record<string, number>>;
+}
+
+export interface ScoredEvent {
+  transaction: Transaction;
+  score: number;
+  riskCategory: RiskCategory;
+  model: { name: string; version: string };
+  quality: { score: number; flags: readonly QualityFlag[] };
+  source: Source;
+  receivedAt: number;
+  scoredAt: number;
+}
+
+export interface DeadLetter {
+  code: ErrorCode;
+  field: string | null;
+  message: string;
+  /** The payload as received (truncated to DEAD_LETTER_MAX_RAW characters). */
+  raw: string;
+  source: Source;
+  receivedAt: number;
+}
+
+export const DEAD_LETTER_MAX_RAW = 65_536;
+
+/** Where scored events and dead letters go. Writes never block the request: they queue. */
+export interface EventSink {
+  scored(ev: ScoredEvent): void;
+  deadLetter(dl: DeadLetter): void;
+  /** Flushes what is queued and releases files or connections. */
+  close(): Promise<void>;
+}

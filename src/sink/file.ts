@@ -1,0 +1,72 @@
+/**
+ * The embedded sinks: scored events and dead letters as JSON lines in two local files, each
+ * bounded — at `maxBytes` the file is renamed to `*.1` (replacing the previous one) and a new
+ * one started, so the two sinks never hold more than 4 × maxBytes on disk.
+ */
+import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import type { DeadLetter, EventSink, ScoredEvent } from './events.js';
+
+class RotatingFile {
+  private stream: WriteStream;
+  private bytes: number;
+  private readonly pending: Promise<void>[] = [];
+
+  constructor(
+    private readonly path: string,
+    private readonly maxBytes: number,
+  ) {
+    let size = 0;
+    try {
+      size = statSync(path).size;
+    } catch {
+      size = 0;
+    }
+    this.bytes = size;
+    this.stream = createWriteStream(path, { flags: 'a' });
+  }
+
+  write(line: string): void {
+    const len = Buffer.byteLength(line);
+    if (this.bytes + len > this.maxBytes && this.bytes > 0) this.rotate();
+    // The stream buffers in memory while the disk catches up; writes never wait on the request path.
+    this.stream.write(line);
+    this.bytes += len;
+  }
+
+  private rotate(): void {
+    const old = this.stream;
+    this.pending.push(new Promise((resolve) => old.end(resolve)));
+    renameSync(this.path, this.path + '.1');
+    this.stream = createWriteStream(this.path, { flags: 'a' });
+    this.bytes = 0;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.stream.end(resolve));
+    await Promise.all(this.pending);
+  }
+}
+
+export class FileSink implements EventSink {
+  private readonly scoredFile: RotatingFile;
+  private readonly dlqFile: RotatingFile;
+
+  constructor(dir: string, maxBytes: number) {
+    mkdirSync(dir, { recursive: true });
+    this.scoredFile = new RotatingFile(join(dir, 'scored.jsonl'), maxBytes);
+    this.dlqFile = new RotatingFile(join(dir, 'dlq.jsonl'), maxBytes);
+  }
+
+  scored(ev: ScoredEvent): void {
+    this.scoredFile.write(JSON.stringify(ev) + '\n');
+  }
+
+  deadLetter(dl: DeadLetter): void {
+    this.dlqFile.write(JSON.stringify(dl) + '\n');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.scoredFile.close(), this.dlqFile.close()]);
+  }
+}

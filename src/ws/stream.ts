@@ -1,0 +1,167 @@
+/**
+ * /v1/stream: trading apps send `{"id", "transaction"}` (or an array of them in one frame) and
+ * get `{"id", "result"}` or `{"id", "error"}` for each, as each is scored, many in flight.
+ *
+ * Backpressure: uWS buffers what a client has not read. A client whose unread results pass
+ * WS_MAX_BACKPRESSURE_BYTES is closed with 1008 and a reason; one with more than WS_MAX_IN_FLIGHT
+ * transactions waiting gets TOO_MANY_IN_FLIGHT for the extra ones. Memory per connection is so
+ * bounded by both. A bad frame gets an error message (id null when the frame has no usable id);
+ * the connection stays up. Frames over WS_MAX_PAYLOAD_BYTES are closed by uWS with 1009.
+ */
+import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
+import { ScoregateError, asScoregateError } from '../core/errors.js';
+import type { Metrics } from '../core/metrics.js';
+import { resultJson } from '../http/score.js';
+import type { Scorer } from '../scoring/scorer.js';
+
+export interface StreamOptions {
+  idleTimeoutS: number;
+  maxPayloadBytes: number;
+  maxBackpressureBytes: number;
+  maxInFlight: number;
+  batchMaxItems: number;
+}
+
+interface Conn {
+  inFlight: number;
+  closed: boolean;
+}
+
+export const CLOSE_BACKPRESSURE = 1008;
+export const CLOSE_GOING_AWAY = 1001;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+type Id = string | number | null;
+
+function errorMessage(id: Id, e: ScoregateError): string {
+  return JSON.stringify({ id, error: e.toBody() });
+}
+
+export class StreamRoute {
+  private readonly open = new Set<WebSocket<Conn>>();
+
+  constructor(
+    private readonly scorer: Scorer,
+    private readonly metrics: Metrics,
+    private readonly opts: StreamOptions,
+  ) {}
+
+  attach(app: TemplatedApp, path = '/v1/stream'): void {
+    app.ws<Conn>(path, {
+      compression: uWS.DISABLED,
+      maxPayloadLength: this.opts.maxPayloadBytes,
+      idleTimeout: this.opts.idleTimeoutS,
+      sendPingsAutomatically: true,
+      // We close at maxBackpressureBytes ourselves (with a reason); uWS's own limit sits above
+      // it so it never silently drops a result.
+      maxBackpressure: this.opts.maxBackpressureBytes * 2 + this.opts.maxPayloadBytes,
+      closeOnBackpressureLimit: 0,
+      upgrade: (res, req, context) => {
+        res.upgrade<Conn>(
+          { inFlight: 0, closed: false },
+          req.getHeader('sec-websocket-key'),
+          req.getHeader('sec-websocket-protocol'),
+          req.getHeader('sec-websocket-extensions'),
+          context,
+        );
+      },
+      open: (ws) => {
+        this.open.add(ws);
+        this.metrics.wsConnections.inc();
+      },
+      message: (ws, message) => this.onMessage(ws, message),
+      close: (ws) => {
+        ws.getUserData().closed = true;
+        this.open.delete(ws);
+        this.metrics.wsConnections.dec();
+      },
+    });
+  }
+
+  /** Closes every connection (shutdown), after their in-flight results were sent. */
+  closeAll(reason: string): void {
+    for (const ws of this.open) {
+      const c = ws.getUserData();
+      if (!c.closed) {
+        c.closed = true;
+        ws.end(CLOSE_GOING_AWAY, reason);
+      }
+    }
+  }
+
+  get inFlight(): number {
+    let n = 0;
+    for (const ws of this.open) n += ws.getUserData().inFlight;
+    return n;
+  }
+
+  private send(ws: WebSocket<Conn>, text: string): void {
+    const c = ws.getUserData();
+    if (c.closed) return;
+    ws.send(text, false);
+    if (ws.getBufferedAmount() > this.opts.maxBackpressureBytes) this.closeSlow(ws);
+  }
+
+  private closeSlow(ws: WebSocket<Conn>): void {
+    const c = ws.getUserData();
+    if (c.closed) return;
+    c.closed = true;
+    this.metrics.wsClosed.inc({ reason: 'backpressure' });
+    ws.end(CLOSE_BACKPRESSURE, 'backpressure limit exceeded: the client is not reading its results');
+  }
+
+  private onMessage(ws: WebSocket<Conn>, message: ArrayBuffer): void {
+    const c = ws.getUserData();
+    if (c.closed) return;
+    if (ws.getBufferedAmount() > this.opts.maxBackpressureBytes) return this.closeSlow(ws);
+    const receivedAt = Date.now();
+    const startedAt = performance.now();
+    let frame: unknown;
+    try {
+      frame = JSON.parse(utf8.decode(message));
+    } catch (err) {
+      const why = err instanceof SyntaxError ? err.message : err instanceof RangeError ? 'nesting too deep' : 'not valid UTF-8';
+      return this.send(ws, errorMessage(null, new ScoregateError('INVALID_JSON', `message is not valid JSON: ${why}`)));
+    }
+    if (!Array.isArray(frame)) return this.item(ws, c, frame, receivedAt, startedAt);
+    if (frame.length > this.opts.batchMaxItems) {
+      return this.send(ws, errorMessage(null, new ScoregateError('BATCH_TOO_LARGE', `a frame holds at most ${this.opts.batchMaxItems} messages, got ${frame.length}`)));
+    }
+    // Several results of one frame are usually ready together: cork them into one write.
+    ws.cork(() => {
+      for (const item of frame as unknown[]) this.item(ws, c, item, receivedAt, startedAt);
+    });
+  }
+
+  private item(ws: WebSocket<Conn>, c: Conn, item: unknown, receivedAt: number, startedAt: number): void {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      return this.send(ws, errorMessage(null, new ScoregateError('INVALID_BODY', 'a message is {"id": …, "transaction": {…}}')));
+    }
+    const o = item as Record<string, unknown>;
+    const rawId = o['id'];
+    if (typeof rawId !== 'string' && typeof rawId !== 'number') {
+      return this.send(ws, errorMessage(null, new ScoregateError(rawId === undefined ? 'MISSING_FIELD' : 'INVALID_TYPE', 'id must be a string or a number', 'id')));
+    }
+    const id: string | number = typeof rawId === 'string' && rawId.length > 256 ? rawId.slice(0, 256) : rawId;
+    if (!('transaction' in o)) {
+      return this.send(ws, errorMessage(id, new ScoregateError('MISSING_FIELD', 'transaction is required', 'transaction')));
+    }
+    if (c.inFlight >= this.opts.maxInFlight) {
+      return this.send(ws, errorMessage(id, new ScoregateError('TOO_MANY_IN_FLIGHT', `at most ${this.opts.maxInFlight} transactions may wait for results on one connection`)));
+    }
+    c.inFlight++;
+    const tx = o['transaction'];
+    const idJson = JSON.stringify(id);
+    this.scorer.score(tx, 'ws', receivedAt, () => JSON.stringify(tx)).then(
+      (ev) => {
+        c.inFlight--;
+        this.send(ws, `{"id":${idJson},"result":${resultJson(ev, performance.now() - startedAt)}}`);
+      },
+      (err: unknown) => {
+        c.inFlight--;
+        this.send(ws, errorMessage(id, asScoregateError(err)));
+      },
+    );
+  }
+}
