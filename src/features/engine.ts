@@ -89,6 +89,7 @@ export class FeatureEngine {
     let last5Sum = 0;
     let last5N = 0;
     let seenMerchant = 0;
+    if (h !== undefined && h.length === 0 && h.prunedMaxTs <= t) prevTs = h.prunedMaxTs;
     if (h !== undefined && h.length > 0) {
       const ts = h.ts;
       const am = h.amount;
@@ -96,6 +97,7 @@ export class FeatureEngine {
       let e = h.end;
       while (e > h.start && ts[e - 1]! > t) e--;
       if (e > h.start) prevTs = ts[e - 1]!;
+      else if (h.prunedMaxTs <= t) prevTs = h.prunedMaxTs; // every earlier event aged out of the windows
       // One backward pass: windows are nested, so an event inside window w is inside all wider ones.
       let w = 0;
       for (let i = e - 1; i >= h.start; i--) {

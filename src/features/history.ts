@@ -16,6 +16,8 @@ export class UserHistory {
   end = 0;
   /** Newest event time ever accepted; the lateness bound is measured from it. */
   maxTs = -Infinity;
+  /** Time of the newest event dropped by pruning: the previous transaction once all are gone. */
+  prunedMaxTs = Number.NaN;
 
   constructor(capacity = 4) {
     this.ts = new Float64Array(capacity);
@@ -39,6 +41,7 @@ export class UserHistory {
   pruneBefore(cutoff: number): void {
     let i = this.start;
     while (i < this.end && this.ts[i]! <= cutoff) {
+      this.prunedMaxTs = this.ts[i]!;
       this.merchant[i] = null;
       i++;
     }
@@ -49,6 +52,7 @@ export class UserHistory {
   /** Drops the oldest events until at most `max - 1` remain, making room for one more. */
   dropOldestBeyond(max: number): void {
     while (this.length >= max) {
+      this.prunedMaxTs = this.ts[this.start]!;
       this.merchant[this.start] = null;
       this.start++;
     }

@@ -62,6 +62,10 @@ export function parseAmount(v: unknown): [number, string] {
   return [n, canonical];
 }
 
+function invalidDate(): never {
+  throw new ScoregateError('INVALID_TIMESTAMP', 'timestamp is not a real date-time', 'timestamp');
+}
+
 /** Parses a timestamp given as epoch milliseconds or an ISO-8601 date-time with zone. */
 export function parseTimestamp(v: unknown): number {
   if (v === undefined || v === null || v === '') throw new ScoregateError('MISSING_FIELD', 'timestamp is required', 'timestamp');
@@ -76,6 +80,11 @@ export function parseTimestamp(v: unknown): number {
     throw new ScoregateError('INVALID_TIMESTAMP', 'timestamp must be an ISO-8601 date-time with a zone, like 2026-01-31T12:00:00Z', 'timestamp');
   }
   const ms = Date.parse(v);
+  // Date.parse rolls 2026-02-31 over into March: check the calendar date is real.
+  const y = Number(v.slice(0, 4));
+  const mo = Number(v.slice(5, 7));
+  const d = Number(v.slice(8, 10));
+  if (mo < 1 || mo > 12 || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) invalidDate();
   if (!Number.isFinite(ms) || ms < 0) throw new ScoregateError('INVALID_TIMESTAMP', 'timestamp is not a real date-time', 'timestamp');
   return ms;
 }

@@ -1,0 +1,149 @@
+/**
+ * /v1/stream against the real gateway process with a real WebSocket client (ws): results per
+ * id, many in flight, arrays in one frame, coded errors for the bad-input corpus with the
+ * connection staying up, and a client that does not read being closed, not buffered forever.
+ */
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BAD_TRANSACTIONS } from '../../test/support/corpus.js';
+import { startGateway, validTx, type RunningGateway } from '../../test/support/gateway.js';
+
+let gw: RunningGateway;
+
+beforeAll(async () => {
+  gw = await startGateway({ WS_MAX_BACKPRESSURE_BYTES: '65536', WS_MAX_PAYLOAD_BYTES: '524288' });
+});
+afterAll(async () => {
+  expect(await gw.stop()).toBe(0);
+});
+
+interface Reply {
+  id: string | number | null;
+  result?: { transactionId: string; score: number; riskCategory: string; model: { version: string } };
+  error?: { code: string; field?: string; message: string };
+}
+
+class Client {
+  readonly ws: WebSocket;
+  readonly replies: Reply[] = [];
+  private waiters: (() => void)[] = [];
+  closed: { code: number; reason: string } | null = null;
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.ws.on('message', (d) => {
+      this.replies.push(JSON.parse(d.toString()) as Reply);
+      this.waiters.forEach((w) => w());
+    });
+    this.ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.waiters.forEach((w) => w());
+    });
+  }
+
+  opened(): Promise<void> {
+    return new Promise((res, rej) => {
+      this.ws.once('open', () => res());
+      this.ws.once('error', rej);
+    });
+  }
+
+  async waitFor(n: number, timeoutMs = 20_000): Promise<Reply[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.replies.length < n) {
+      if (this.closed !== null || Date.now() > deadline) throw new Error(`got ${this.replies.length}/${n} replies; closed ${JSON.stringify(this.closed)}`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 100);
+      });
+    }
+    return this.replies;
+  }
+}
+
+async function client(): Promise<Client> {
+  const c = new Client(`ws://127.0.0.1:${gw.port}/v1/stream`);
+  await c.opened();
+  return c;
+}
+
+describe('WebSocket /v1/stream', () => {
+  it('scores many transactions in flight on one connection, one reply per id', async () => {
+    const c = await client();
+    const n = 300;
+    for (let i = 0; i < n; i++) c.ws.send(JSON.stringify({ id: i, transaction: validTx({ userId: `ws-${i % 7}` }) }));
+    const replies = await c.waitFor(n);
+    expect(new Set(replies.map((r) => r.id)).size).toBe(n);
+    for (const r of replies) {
+      expect(r.error).toBeUndefined();
+      expect(r.result!.score).toBeGreaterThanOrEqual(0);
+      expect(r.result!.score).toBeLessThanOrEqual(1);
+    }
+    c.ws.close();
+  });
+
+  it('takes an array of messages in one frame', async () => {
+    const c = await client();
+    const items = Array.from({ length: 20 }, (_, i) => ({ id: `a${i}`, transaction: validTx() }));
+    c.ws.send(JSON.stringify(items));
+    const replies = await c.waitFor(20);
+    expect(replies.map((r) => r.id).sort()).toEqual(items.map((i) => i.id).sort());
+    c.ws.close();
+  });
+
+  it('answers each bad input with its coded error and keeps the connection up', async () => {
+    const c = await client();
+    let expected = 0;
+    for (const [i, bad] of BAD_TRANSACTIONS.entries()) {
+      const raw = bad.tx();
+      // Invalid JSON makes the whole frame bad (id unknown); otherwise the transaction is bad.
+      if (bad.code === 'INVALID_JSON') c.ws.send(`{"id":${i},"transaction":${raw}}`);
+      else c.ws.send(`{"id":${i},"transaction":${raw}}`);
+      expected++;
+    }
+    c.ws.send('not json at all');
+    c.ws.send(JSON.stringify({ transaction: validTx() }));
+    c.ws.send(JSON.stringify({ id: 'no-tx' }));
+    c.ws.send(JSON.stringify([1, 2]));
+    expected += 5;
+    const dup = validTx();
+    c.ws.send(JSON.stringify([{ id: 'd1', transaction: dup }, { id: 'd2', transaction: dup }]));
+    expected += 1;
+    const replies = await c.waitFor(expected + 1);
+    for (const [i, bad] of BAD_TRANSACTIONS.entries()) {
+      const r = bad.code === 'INVALID_JSON' ? replies.find((x) => x.id === null && x.error?.code === 'INVALID_JSON') : replies.find((x) => x.id === i);
+      expect(r?.error?.code, bad.name).toBe(bad.code);
+      if (bad.field !== undefined && bad.code !== 'INVALID_JSON') expect(r?.error?.field, bad.name).toBe(bad.field);
+    }
+    expect(replies.find((x) => x.id === 'no-tx')?.error?.code).toBe('MISSING_FIELD');
+    expect(replies.find((x) => x.id === 'd1')?.result).toBeDefined();
+    expect(replies.find((x) => x.id === 'd2')?.error?.code).toBe('DUPLICATE_TRANSACTION');
+    // Still up: a good transaction scores on the same connection.
+    const before = c.replies.length;
+    c.ws.send(JSON.stringify({ id: 'after', transaction: validTx() }));
+    await c.waitFor(before + 1);
+    expect(c.replies.find((x) => x.id === 'after')?.result).toBeDefined();
+    expect(c.closed).toBeNull();
+    c.ws.close();
+  });
+
+  it('closes a client that sends but never reads, with 1008 and a reason', async () => {
+    const c = await client();
+    // Stop reading: pause the underlying socket so the server's writes back up.
+    (c.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const frame = JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ id: `x${i}-${'p'.repeat(200)}`, transaction: validTx() })));
+    let sent = 0;
+    for (; sent < 400 && c.ws.readyState === WebSocket.OPEN; sent++) {
+      c.ws.send(frame);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    (c.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    const deadline = Date.now() + 20_000;
+    while (c.closed === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(c.closed?.code).toBe(1008);
+    expect(c.closed?.reason).toMatch(/backpressure/);
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/scoregate_ws_closed_total\{reason="backpressure"\} [1-9]/);
+    expect(gw.exited()).toBe(false);
+  });
+});

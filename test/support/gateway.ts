@@ -1,0 +1,100 @@
+/**
+ * Starts the built gateway (dist/src/main.js) as a real child process on a free port, the way
+ * an operator runs it, and waits until /readyz says ready.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), import.meta.url.includes('/dist/') ? '../../..' : '../..');
+export const MAIN = join(ROOT, 'dist/src/main.js');
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  dataDir: string;
+  proc: ChildProcess;
+  logs: string[];
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  exited(): boolean;
+}
+
+export async function startGateway(env: Record<string, string> = {}, opts: { waitReady?: boolean } = {}): Promise<RunningGateway> {
+  const dataDir = env['DATA_DIR'] ?? mkdtempSync(join(tmpdir(), 'scoregate-'));
+  const proc = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', INFERENCE_WORKERS: '1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  let exitCode: number | null | undefined;
+  const exit = new Promise<number | null>((r) => proc.once('exit', (code) => r((exitCode = code))));
+  const port = await new Promise<number>((res, rej) => {
+    let buf = '';
+    proc.stderr!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        logs.push(line);
+        const m = /"msg":"listening".*"port":(\d+)/.exec(line);
+        if (m) res(Number(m[1]));
+      }
+    });
+    proc.stdout!.resume();
+    void exit.then((code) => rej(new Error(`gateway exited with ${code} before listening:\n${logs.join('\n')}${buf}`)));
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const gw: RunningGateway = {
+    url,
+    port,
+    dataDir,
+    proc,
+    logs,
+    exited: () => exitCode !== undefined,
+    stop: async () => {
+      if (exitCode === undefined) proc.kill('SIGTERM');
+      return exit;
+    },
+  };
+  if (opts.waitReady !== false) {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const r = await fetch(`${url}/readyz`).catch(() => null);
+      if (r?.status === 200) break;
+      if (Date.now() > deadline || exitCode !== undefined) throw new Error(`gateway not ready:\n${logs.join('\n')}`);
+      await new Promise((s) => setTimeout(s, 50));
+    }
+  }
+  return gw;
+}
+
+/** A transaction that passes every check, timestamped now. */
+export function validTx(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    transactionId: `t-${Math.random().toString(36).slice(2)}-${Date.now()}`,
+    userId: 'user-1',
+    amount: '42.10',
+    currency: 'EUR',
+    timestamp: Date.now(),
+    metadata: { country: 'DE' },
+    merchantId: 'm-1',
+    channel: 'web',
+    ...over,
+  };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown; text: string }> {
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await r.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status, json, text };
+}
