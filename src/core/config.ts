@@ -41,6 +41,8 @@ interface Setting<K extends keyof Config> {
   min?: number;
   max?: number;
   values?: readonly string[];
+  /** How README shows a computed default. */
+  shown?: string;
   doc: string;
 }
 
@@ -51,8 +53,8 @@ function s<K extends keyof Config>(x: Setting<K>): Setting<K> {
 export const SETTINGS = [
   s({ env: 'PORT', key: 'port', kind: 'int', def: 8080, min: 0, max: 65535, doc: 'HTTP and WebSocket port (0 picks a free port)' }),
   s({ env: 'HOST', key: 'host', kind: 'string', def: '0.0.0.0', doc: 'address to listen on' }),
-  s({ env: 'MODEL_DIR', key: 'modelDir', kind: 'path', def: () => resolve(repoRoot, 'models/fraud-detector'), doc: 'MLflow model directory to serve (default: the shipped model)' }),
-  s({ env: 'INFERENCE_WORKERS', key: 'inferenceWorkers', kind: 'int', def: () => Math.max(1, availableParallelism() - 1), min: 1, max: 64, doc: 'inference worker threads, one ONNX session each (default: cores − 1)' }),
+  s({ env: 'MODEL_DIR', key: 'modelDir', kind: 'path', def: () => resolve(repoRoot, 'models/fraud-detector'), shown: 'models/fraud-detector', doc: 'MLflow model directory to serve (default: the shipped model)' }),
+  s({ env: 'INFERENCE_WORKERS', key: 'inferenceWorkers', kind: 'int', def: () => Math.max(1, availableParallelism() - 1), shown: 'cores − 1, at least 1', min: 1, max: 64, doc: 'inference worker threads, one ONNX session each (default: cores − 1)' }),
   s({ env: 'INFERENCE_BATCH_MAX', key: 'inferenceBatchMax', kind: 'int', def: 64, min: 1, max: 4096, doc: 'most rows one inference run takes (micro-batch cap)' }),
   s({ env: 'INFERENCE_QUEUE_MAX', key: 'inferenceQueueMax', kind: 'int', def: 10000, min: 1, max: 1_000_000, doc: 'rows waiting for a worker before requests get OVERLOADED' }),
   s({ env: 'MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', def: 1_048_576, min: 256, max: 64 * 1_048_576, doc: 'largest HTTP request body (413 above)' }),
@@ -62,7 +64,7 @@ export const SETTINGS = [
   s({ env: 'WINDOW_MAX_EVENTS_PER_USER', key: 'windowMaxEventsPerUser', kind: 'int', def: 4096, min: 8, max: 1_000_000, doc: 'events kept per user; past it the oldest are dropped (features stay exact below it)' }),
   s({ env: 'ALLOWED_LATENESS_MS', key: 'allowedLatenessMs', kind: 'int', def: 300_000, min: 0, max: 86_400_000, doc: 'how far behind a user\'s newest event an event may arrive and still join the windows' }),
   s({ env: 'SEEN_IDS_MAX', key: 'seenIdsMax', kind: 'int', def: 2_000_000, min: 1, max: 100_000_000, doc: 'transactionIds remembered for the uniqueness check' }),
-  s({ env: 'DATA_DIR', key: 'dataDir', kind: 'path', def: () => resolve(repoRoot, 'var'), doc: 'where the embedded sinks write scored.jsonl and dlq.jsonl' }),
+  s({ env: 'DATA_DIR', key: 'dataDir', kind: 'path', def: () => resolve(repoRoot, 'var'), shown: 'var/', doc: 'where the embedded sinks write scored.jsonl and dlq.jsonl' }),
   s({ env: 'SINK_FILE_MAX_BYTES', key: 'sinkFileMaxBytes', kind: 'int', def: 67_108_864, min: 4096, max: 2 ** 40, doc: 'size at which a local sink file rotates (one previous file kept)' }),
   s({ env: 'WS_IDLE_TIMEOUT_S', key: 'wsIdleTimeoutS', kind: 'int', def: 120, min: 8, max: 960, doc: 'WebSocket idle timeout; pings are sent automatically before it' }),
   s({ env: 'WS_MAX_PAYLOAD_BYTES', key: 'wsMaxPayloadBytes', kind: 'int', def: 1_048_576, min: 256, max: 64 * 1_048_576, doc: 'largest WebSocket message (connection closed with 1009 above)' }),
@@ -112,7 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** The markdown configuration table README shows. */
 export function configTable(): string {
   const rows = (SETTINGS as readonly Setting<keyof Config>[]).map((st) => {
-    const def = typeof st.def === 'function' ? (st.kind === 'path' ? '(see meaning)' : '(computed)') : String(st.def);
+    const def = st.shown ?? String(typeof st.def === 'function' ? st.def() : st.def);
     return `| \`${st.env}\` | ${def} | ${st.doc} |`;
   });
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');

@@ -5,7 +5,7 @@
  */
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { ScoregateError, asScoregateError } from '../core/errors.js';
-import type { ScoredEvent } from '../sink/events.js';
+import { rawPayload, type ScoredEvent } from '../sink/events.js';
 import type { Scorer } from '../scoring/scorer.js';
 import { readBody } from './body.js';
 import { Exchange } from './respond.js';
@@ -118,7 +118,7 @@ export function batchRoute(scorer: Scorer, opts: ScoreRouteOptions): (res: HttpR
     const parts: string[] = new Array<string>(items.length);
     // All items enter the scorer in this turn, so they share inference runs.
     const all = items.map((item: unknown, i) =>
-      scorer.score(item, 'http', ex.receivedAt, () => JSON.stringify(item)).then(
+      scorer.score(item, 'http', ex.receivedAt, () => rawPayload(item)).then(
         (ev) => {
           parts[i] = `{"result":${resultJson(ev)}}`;
         },

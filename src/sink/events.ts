@@ -38,6 +38,18 @@ export interface DeadLetter {
 
 export const DEAD_LETTER_MAX_RAW = 65_536;
 
+/**
+ * A payload re-serialised for a dead letter. JSON.stringify recurses and throws on nesting a
+ * JSON.parse accepted (V8 parses iteratively), so a payload too deep to print is named instead.
+ */
+export function rawPayload(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? 'undefined';
+  } catch {
+    return '"[payload not re-serialisable: nesting too deep]"';
+  }
+}
+
 /** Where scored events and dead letters go. Writes never block the request: they queue. */
 export interface EventSink {
   scored(ev: ScoredEvent): void;

@@ -13,6 +13,7 @@ import { ScoregateError, asScoregateError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import { resultJson } from '../http/score.js';
 import type { Scorer } from '../scoring/scorer.js';
+import { rawPayload } from '../sink/events.js';
 
 export interface StreamOptions {
   idleTimeoutS: number;
@@ -153,7 +154,7 @@ export class StreamRoute {
     c.inFlight++;
     const tx = o['transaction'];
     const idJson = JSON.stringify(id);
-    this.scorer.score(tx, 'ws', receivedAt, () => JSON.stringify(tx)).then(
+    this.scorer.score(tx, 'ws', receivedAt, () => rawPayload(tx)).then(
       (ev) => {
         c.inFlight--;
         this.send(ws, `{"id":${idJson},"result":${resultJson(ev, performance.now() - startedAt)}}`);
