@@ -63,7 +63,7 @@ bench
     resultJson(ev, 0.42);
   });
 
-const config = loadConfig({});
+const config = loadConfig();
 const model = await readModelDir(config.modelDir);
 const pool = await InferencePool.start(model, { workers: 1, batchMax: 128, queueMax: 1e6 });
 const rows = new Float32Array(128 * FEATURE_COUNT);
