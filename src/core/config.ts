@@ -3,7 +3,7 @@
  * generated from the same list by `node dist/src/cli/main.js config-table`); a bad value fails at start
  * with a message naming the setting.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 
@@ -30,6 +30,18 @@ export interface Config {
   wsMaxBackpressureBytes: number;
   wsMaxInFlight: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  kafkaBrokers: string;
+  schemaRegistryUrl: string;
+  kafkaClientId: string;
+  kafkaGroupId: string;
+  topicTransactions: string;
+  topicUserEvents: string;
+  topicScored: string;
+  topicDlq: string;
+  spoolDir: string;
+  spoolMaxBytes: number;
+  kafkaBatchMax: number;
+  kafkaLingerMs: number;
 }
 
 type Kind = 'int' | 'string' | 'path' | 'enum';
@@ -43,6 +55,8 @@ interface Setting<K extends keyof Config> {
   values?: readonly string[];
   /** How README shows a computed default. */
   shown?: string;
+  /** A string setting that may be empty (meaning: feature off). */
+  allowEmpty?: boolean;
   doc: string;
 }
 
@@ -70,6 +84,18 @@ export const SETTINGS = [
   s({ env: 'WS_MAX_PAYLOAD_BYTES', key: 'wsMaxPayloadBytes', kind: 'int', def: 1_048_576, min: 256, max: 64 * 1_048_576, doc: 'largest WebSocket message (connection closed with 1009 above)' }),
   s({ env: 'WS_MAX_BACKPRESSURE_BYTES', key: 'wsMaxBackpressureBytes', kind: 'int', def: 4_194_304, min: 1024, max: 1 << 30, doc: 'unread output a WebSocket client may build up before it is closed (1008)' }),
   s({ env: 'WS_MAX_IN_FLIGHT', key: 'wsMaxInFlight', kind: 'int', def: 4096, min: 1, max: 1_000_000, doc: 'transactions one WebSocket may have waiting for results' }),
+  s({ env: 'KAFKA_BROKERS', key: 'kafkaBrokers', kind: 'string', def: '', allowEmpty: true, doc: 'comma-separated Kafka bootstrap brokers; empty: embedded defaults (local files, windows fed by requests only)' }),
+  s({ env: 'SCHEMA_REGISTRY_URL', key: 'schemaRegistryUrl', kind: 'string', def: '', allowEmpty: true, doc: 'Confluent-compatible schema registry URL (required with KAFKA_BROKERS), e.g. Apicurio\'s /apis/ccompat/v7' }),
+  s({ env: 'KAFKA_CLIENT_ID', key: 'kafkaClientId', kind: 'string', def: 'scoregate', doc: 'Kafka client id' }),
+  s({ env: 'KAFKA_GROUP_ID', key: 'kafkaGroupId', kind: 'string', def: () => `scoregate-${hostname()}`, shown: 'scoregate-<hostname>', doc: 'consumer group of this instance (each instance reads every partition into its windows)' }),
+  s({ env: 'TOPIC_TRANSACTIONS', key: 'topicTransactions', kind: 'string', def: 'financial-transactions', doc: 'transactions topic read into the windows (keyed by userId; Avro or JSON)' }),
+  s({ env: 'TOPIC_USER_EVENTS', key: 'topicUserEvents', kind: 'string', def: 'user-events', doc: 'user-events topic read into the windows' }),
+  s({ env: 'TOPIC_SCORED', key: 'topicScored', kind: 'string', def: 'transactions.scored', doc: 'scored events out (Avro, subject <topic>-value); also replayed into the windows on start' }),
+  s({ env: 'TOPIC_DLQ', key: 'topicDlq', kind: 'string', def: 'transactions.dlq', doc: 'dead letters out (Avro, subject <topic>-value)' }),
+  s({ env: 'SPOOL_DIR', key: 'spoolDir', kind: 'path', def: () => resolve(repoRoot, 'var/spool'), shown: 'var/spool', doc: 'durable append-only spool of events on their way to Kafka' }),
+  s({ env: 'SPOOL_MAX_BYTES', key: 'spoolMaxBytes', kind: 'int', def: 1_073_741_824, min: 1_048_576, max: 2 ** 42, doc: 'spool size at which scoring stops with 503 SINK_FULL (and /readyz fails) rather than lose events' }),
+  s({ env: 'KAFKA_BATCH_MAX', key: 'kafkaBatchMax', kind: 'int', def: 1000, min: 1, max: 100_000, doc: 'most events in one produce request' }),
+  s({ env: 'KAFKA_LINGER_MS', key: 'kafkaLingerMs', kind: 'int', def: 5, min: 0, max: 10_000, doc: 'how long events wait to share a produce request' }),
   s({ env: 'LOG_LEVEL', key: 'logLevel', kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], doc: 'least severe log level written (JSON lines on stderr)' }),
 ] as const;
 
@@ -96,7 +122,7 @@ function parseOne(setting: Setting<keyof Config>, raw: string): Config[keyof Con
       if (raw.trim() === '') throw new ConfigError(setting.env, 'must not be empty');
       return resolve(raw);
     case 'string':
-      if (raw.trim() === '') throw new ConfigError(setting.env, 'must not be empty');
+      if (raw.trim() === '' && setting.allowEmpty !== true) throw new ConfigError(setting.env, 'must not be empty');
       return raw;
   }
 }
@@ -108,13 +134,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const raw = env[setting.env];
     out[setting.key] = raw === undefined || raw === '' ? (typeof setting.def === 'function' ? setting.def() : setting.def) : parseOne(setting, raw);
   }
-  return out as Config;
+  const config = out as Config;
+  if (config.kafkaBrokers !== '' && config.schemaRegistryUrl === '') {
+    throw new ConfigError('SCHEMA_REGISTRY_URL', 'must be set when KAFKA_BROKERS is set (scored events are Avro registered in it)');
+  }
+  if (config.schemaRegistryUrl !== '' && !/^https?:\/\/[^\s]+$/.test(config.schemaRegistryUrl)) {
+    throw new ConfigError('SCHEMA_REGISTRY_URL', `must be an http(s) URL, got ${JSON.stringify(config.schemaRegistryUrl)}`);
+  }
+  if (config.kafkaBrokers !== '' && !config.kafkaBrokers.split(',').every((b) => /^[^\s:,]+:\d{1,5}$/.test(b.trim()))) {
+    throw new ConfigError('KAFKA_BROKERS', `must be host:port[,host:port…], got ${JSON.stringify(config.kafkaBrokers)}`);
+  }
+  return config;
 }
 
 /** The markdown configuration table README shows. */
 export function configTable(): string {
   const rows = (SETTINGS as readonly Setting<keyof Config>[]).map((st) => {
-    const def = st.shown ?? String(typeof st.def === 'function' ? st.def() : st.def);
+    const value = st.shown ?? String(typeof st.def === 'function' ? st.def() : st.def);
+    const def = value === '' ? '(empty)' : value;
     return `| \`${st.env}\` | ${def} | ${st.doc} |`;
   });
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');

@@ -1,0 +1,335 @@
+/**
+ * A durable, bounded, append-only spool: every event bound for Kafka is appended here first
+ * and sent from here, in order, so nothing is lost while the broker is down or across a
+ * restart. Segment files `<n>.seg` hold length-prefixed records; `cursor.json` says how far
+ * the broker has acknowledged. Appends are buffered and written once per event-loop turn
+ * (never on the request path), and synced to disk every SYNC_MS.
+ *
+ * Record: u32 length | u8 topic | u16 key length (0xffff: null key) | key | value.
+ */
+import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { open as openAsync, type FileHandle } from 'node:fs/promises';
+import { write } from 'node:fs';
+import { join } from 'node:path';
+
+export interface SpoolRecord {
+  topic: number;
+  key: Buffer | null;
+  value: Buffer;
+}
+
+export interface Position {
+  seg: number;
+  off: number;
+}
+
+export interface SpoolOptions {
+  maxBytes: number;
+  segmentBytes?: number;
+}
+
+const HEADER = 7;
+const NULL_KEY = 0xffff;
+const SYNC_MS = 100;
+
+function segName(n: number): string {
+  return `${String(n).padStart(12, '0')}.seg`;
+}
+
+interface Pending {
+  seg: number;
+  buf: Buffer;
+}
+
+export class Spool {
+  private readonly dir: string;
+  private readonly segmentBytes: number;
+  readonly maxBytes: number;
+  private cursor: Position;
+  /** Bytes written to disk per segment (readable); `appended` also counts those still buffered. */
+  private readonly durable = new Map<number, number>();
+  private readonly appended = new Map<number, number>();
+  private writeSeg: number;
+  private fd: number | null = null;
+  private fdSeg = -1;
+  private queue: Pending[] = [];
+  private writing = false;
+  private scheduled = false;
+  private dirty = false;
+  private backlogBytes = 0;
+  private backlogRecords = 0;
+  private readonly syncTimer: NodeJS.Timeout;
+  private waiters: (() => void)[] = [];
+  private closed = false;
+
+  private constructor(dir: string, opts: SpoolOptions) {
+    this.dir = dir;
+    this.maxBytes = opts.maxBytes;
+    this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
+    mkdirSync(dir, { recursive: true });
+    const segs = readdirSync(dir)
+      .filter((f) => /^\d{12}\.seg$/.test(f))
+      .map((f) => Number(f.slice(0, 12)))
+      .sort((a, b) => a - b);
+    const cursorFile = join(dir, 'cursor.json');
+    this.cursor = existsSync(cursorFile) ? (JSON.parse(readFileSync(cursorFile, 'utf8')) as Position) : { seg: segs[0] ?? 1, off: 0 };
+    for (const s of segs) {
+      if (s < this.cursor.seg) {
+        unlinkSync(join(dir, segName(s))); // fully acknowledged before a crash
+        continue;
+      }
+      const size = this.recover(s);
+      this.durable.set(s, size);
+      this.appended.set(s, size);
+      const from = s === this.cursor.seg ? this.cursor.off : 0;
+      this.backlogBytes += size - from;
+      this.backlogRecords += this.countRecords(s, from, size);
+    }
+    // New appends go to a fresh segment: recovered ones are only read.
+    this.writeSeg = Math.max(this.cursor.seg, (segs[segs.length - 1] ?? 0) + 1);
+    this.durable.set(this.writeSeg, this.durable.get(this.writeSeg) ?? 0);
+    this.appended.set(this.writeSeg, this.appended.get(this.writeSeg) ?? 0);
+    this.syncTimer = setInterval(() => this.sync(), SYNC_MS);
+    this.syncTimer.unref();
+  }
+
+  static open(dir: string, opts: SpoolOptions): Spool {
+    return new Spool(dir, opts);
+  }
+
+  /** Truncates a torn last record (a crash mid-write) and returns the segment's good length. */
+  private recover(seg: number): number {
+    const path = join(this.dir, segName(seg));
+    const buf = readFileSync(path);
+    let off = 0;
+    while (off + 4 <= buf.length) {
+      const len = buf.readUInt32BE(off);
+      if (off + 4 + len > buf.length) break;
+      off += 4 + len;
+    }
+    if (off !== buf.length) {
+      const fd = openSync(path, 'r+');
+      ftruncateSync(fd, off);
+      closeSync(fd);
+    }
+    return off;
+  }
+
+  private countRecords(seg: number, from: number, to: number): number {
+    if (to <= from) return 0;
+    const buf = readFileSync(join(this.dir, segName(seg)));
+    let n = 0;
+    for (let off = from; off + 4 <= to; n++) off += 4 + buf.readUInt32BE(off);
+    return n;
+  }
+
+  /** Bytes appended but not yet acknowledged by the broker. */
+  get pendingBytes(): number {
+    return this.backlogBytes;
+  }
+
+  get pendingRecords(): number {
+    return this.backlogRecords;
+  }
+
+  get full(): boolean {
+    return this.backlogBytes >= this.maxBytes;
+  }
+
+  /** Appends a record (buffered; written at the end of this turn). Never drops: the bound is checked by `full` before scoring. */
+  append(topic: number, key: string | null, value: Buffer): void {
+    const keyBuf = key === null ? null : Buffer.from(key);
+    const keyLen = keyBuf === null ? 0 : keyBuf.length;
+    const len = HEADER - 4 + keyLen + value.length;
+    const rec = Buffer.allocUnsafe(4 + len);
+    rec.writeUInt32BE(len, 0);
+    rec.writeUInt8(topic, 4);
+    rec.writeUInt16BE(keyBuf === null ? NULL_KEY : keyLen, 5);
+    if (keyBuf !== null) keyBuf.copy(rec, HEADER);
+    value.copy(rec, HEADER + keyLen);
+    let seg = this.writeSeg;
+    if (this.appended.get(seg)! > 0 && this.appended.get(seg)! + rec.length > this.segmentBytes) {
+      seg = ++this.writeSeg;
+      this.durable.set(seg, 0);
+      this.appended.set(seg, 0);
+    }
+    this.appended.set(seg, this.appended.get(seg)! + rec.length);
+    this.queue.push({ seg, buf: rec });
+    this.backlogBytes += rec.length;
+    this.backlogRecords++;
+    if (!this.scheduled && !this.writing) {
+      this.scheduled = true;
+      setImmediate(() => this.drainQueue());
+    }
+  }
+
+  /** Writes everything appended so far; resolves when it is on disk (page cache). */
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 || this.writing) await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  private drainQueue(): void {
+    this.scheduled = false;
+    if (this.writing || this.queue.length === 0) return;
+    this.writing = true;
+    // One write per segment run: the turn's appends go down in one syscall.
+    const seg = this.queue[0]!.seg;
+    let i = 0;
+    while (i < this.queue.length && this.queue[i]!.seg === seg) i++;
+    const bufs = this.queue.slice(0, i).map((p) => p.buf);
+    this.queue = this.queue.slice(i);
+    const data = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
+    if (this.fdSeg !== seg) {
+      if (this.fd !== null) {
+        fdatasyncSync(this.fd);
+        closeSync(this.fd);
+      }
+      this.fd = openSync(join(this.dir, segName(seg)), 'a');
+      this.fdSeg = seg;
+    }
+    const done = (err: NodeJS.ErrnoException | null): void => {
+      if (err !== null) throw err; // a full disk is not something to carry on through silently
+      this.durable.set(seg, this.durable.get(seg)! + data.length);
+      this.dirty = true;
+      this.writing = false;
+      if (this.queue.length > 0) this.drainQueue();
+      else {
+        const ws = this.waiters;
+        this.waiters = [];
+        ws.forEach((w) => w());
+      }
+    };
+    writeAll(this.fd!, data, 0, done);
+  }
+
+  private sync(): void {
+    if (this.dirty && this.fd !== null) {
+      this.dirty = false;
+      try {
+        fdatasyncSync(this.fd);
+      } catch {
+        this.dirty = true;
+      }
+    }
+  }
+
+  /**
+   * Reads up to `maxRecords` / `maxBytes` written records from the cursor on. Returns them and
+   * the position after the last; commit(position) once the broker acknowledged them.
+   */
+  async read(maxRecords: number, maxBytes: number): Promise<{ records: SpoolRecord[]; end: Position; bytes: number }> {
+    let { seg, off } = this.cursor;
+    // Step over segments that are complete and fully read.
+    while (seg < this.writeSeg && off >= (this.durable.get(seg) ?? 0) && this.appended.get(seg) === this.durable.get(seg)) {
+      seg = this.nextSeg(seg);
+      off = 0;
+    }
+    const avail = (this.durable.get(seg) ?? 0) - off;
+    if (avail <= 0) return { records: [], end: { seg, off }, bytes: 0 };
+    const want = Math.min(avail, maxBytes);
+    let fh: FileHandle | null = null;
+    let buf: Buffer;
+    try {
+      fh = await openAsync(join(this.dir, segName(seg)), 'r');
+      buf = Buffer.allocUnsafe(want);
+      const { bytesRead } = await fh.read(buf, 0, want, off);
+      buf = buf.subarray(0, bytesRead);
+    } finally {
+      await fh?.close();
+    }
+    const records: SpoolRecord[] = [];
+    let p = 0;
+    while (records.length < maxRecords && p + 4 <= buf.length) {
+      const len = buf.readUInt32BE(p);
+      if (p + 4 + len > buf.length) {
+        if (p === 0) {
+          // A record bigger than maxBytes: read exactly it.
+          return this.readOne(seg, off, len);
+        }
+        break;
+      }
+      const topic = buf.readUInt8(p + 4);
+      const keyLen = buf.readUInt16BE(p + 5);
+      const k0 = p + HEADER;
+      const key = keyLen === NULL_KEY ? null : Buffer.from(buf.subarray(k0, k0 + keyLen));
+      const v0 = keyLen === NULL_KEY ? k0 : k0 + keyLen;
+      records.push({ topic, key, value: Buffer.from(buf.subarray(v0, p + 4 + len)) });
+      p += 4 + len;
+    }
+    return { records, end: { seg, off: off + p }, bytes: p };
+  }
+
+  private async readOne(seg: number, off: number, len: number): Promise<{ records: SpoolRecord[]; end: Position; bytes: number }> {
+    const fh = await openAsync(join(this.dir, segName(seg)), 'r');
+    try {
+      const buf = Buffer.allocUnsafe(4 + len);
+      await fh.read(buf, 0, 4 + len, off);
+      const keyLen = buf.readUInt16BE(5);
+      const key = keyLen === NULL_KEY ? null : buf.subarray(HEADER, HEADER + keyLen);
+      const v0 = keyLen === NULL_KEY ? HEADER : HEADER + keyLen;
+      return { records: [{ topic: buf.readUInt8(4), key, value: buf.subarray(v0) }], end: { seg, off: off + 4 + len }, bytes: 4 + len };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private nextSeg(seg: number): number {
+    let n = seg + 1;
+    while (n < this.writeSeg && !this.durable.has(n)) n++;
+    return n;
+  }
+
+  /** Records up to `end` were acknowledged: move the cursor there durably, drop finished segments. */
+  commit(end: Position, bytes: number, records: number): void {
+    const from = this.cursor.seg;
+    this.cursor = { seg: end.seg, off: end.off };
+    this.backlogBytes -= bytes;
+    this.backlogRecords -= records;
+    const tmp = join(this.dir, 'cursor.json.tmp');
+    writeFileSync(tmp, JSON.stringify(this.cursor));
+    renameSync(tmp, join(this.dir, 'cursor.json'));
+    for (let s = from; s < end.seg; s++) {
+      if (!this.durable.has(s)) continue;
+      this.durable.delete(s);
+      this.appended.delete(s);
+      try {
+        unlinkSync(join(this.dir, segName(s)));
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** Total size of segment files on disk (for tests and metrics). */
+  diskBytes(): number {
+    let n = 0;
+    for (const s of this.durable.keys()) {
+      try {
+        n += statSync(join(this.dir, segName(s))).size;
+      } catch {
+        // not created yet
+      }
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.flush();
+    clearInterval(this.syncTimer);
+    if (this.fd !== null) {
+      fdatasyncSync(this.fd);
+      closeSync(this.fd);
+      this.fd = null;
+    }
+  }
+}
+
+function writeAll(fd: number, data: Buffer, off: number, done: (err: NodeJS.ErrnoException | null) => void): void {
+  write(fd, data, off, data.length - off, null, (err, n) => {
+    if (err !== null) return done(err);
+    if (off + n < data.length) return writeAll(fd, data, off + n, done);
+    done(null);
+  });
+}
