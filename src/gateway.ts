@@ -17,6 +17,11 @@ import { Scorer } from './scoring/scorer.js';
 import type { EventSink } from './sink/events.js';
 import { FileSink } from './sink/file.js';
 import { StreamRoute } from './ws/stream.js';
+import { Kafka, logLevel } from 'kafkajs';
+import { FeatureFeed } from './kafka/feed.js';
+import { Registry } from './kafka/registry.js';
+import { KafkaSink } from './kafka/sink.js';
+import { Spool } from './sink/spool.js';
 
 export interface GatewayOptions {
   sink?: EventSink;
@@ -26,6 +31,14 @@ export interface GatewayOptions {
 interface ActiveModel extends ModelDescriptor {
   loadedAt: string;
 }
+
+/** Stands in until the Kafka sink is connected; nothing is scored before then (not ready). */
+const NO_SINK: EventSink = {
+  accepting: () => false,
+  scored: () => undefined,
+  deadLetter: () => undefined,
+  close: async () => undefined,
+};
 
 const ROUTES: Record<string, string> = {
   '/v1/score': 'POST',
@@ -39,12 +52,15 @@ const ROUTES: Record<string, string> = {
 export class Gateway {
   readonly metrics = new Metrics();
   readonly engine: FeatureEngine;
-  readonly sink: EventSink;
+  sink: EventSink;
+  private feed: FeatureFeed | null = null;
+  private kafkaSink: KafkaSink | null = null;
   readonly scorer: Scorer;
   readonly log: Logger;
   private readonly app: TemplatedApp;
   private readonly stream: StreamRoute;
   private listenSocket: us_listen_socket | null = null;
+  private spool: Spool | null = null;
   private active: ActiveModel | null = null;
   private stopping = false;
   port = 0;
@@ -58,7 +74,8 @@ export class Gateway {
       allowedLatenessMs: config.allowedLatenessMs,
       seenIdsMax: config.seenIdsMax,
     });
-    this.sink = options.sink ?? new FileSink(config.dataDir, config.sinkFileMaxBytes);
+    // With Kafka configured, start() swaps in the Kafka sink before anything is scored.
+    this.sink = options.sink ?? (config.kafkaBrokers === '' ? new FileSink(config.dataDir, config.sinkFileMaxBytes) : NO_SINK);
     this.scorer = new Scorer(this.engine, this.sink, this.metrics);
     this.stream = new StreamRoute(this.scorer, this.metrics, {
       idleTimeoutS: config.wsIdleTimeoutS,
@@ -67,12 +84,21 @@ export class Gateway {
       maxInFlight: config.wsMaxInFlight,
       batchMaxItems: config.batchMaxItems,
     });
+    this.scorer.gate = () => {
+      if (this.stopping) return 'shutting down';
+      if (this.config.kafkaBrokers !== '' && this.kafkaSink === null) return 'connecting to Kafka and the schema registry';
+      if (this.feed !== null && !this.feed.caughtUp) return 'replaying Kafka into the feature windows';
+      return null;
+    };
     this.app = this.buildApp();
     this.metrics.sampler = {
       windowUsers: () => this.engine.userCount,
       windowBytes: () => this.engine.bytes,
       lateEvents: () => this.engine.lateDropped,
       inferenceQueue: () => this.scorer.pool?.queued ?? 0,
+      spoolBytes: () => this.spool?.pendingBytes ?? 0,
+      spoolRecords: () => this.spool?.pendingRecords ?? 0,
+      spoolFull: () => this.spool?.full ?? false,
     };
   }
 
@@ -91,8 +117,9 @@ export class Gateway {
     app.post('/v1/score', scoreRoute(this.scorer, opts));
     app.post('/v1/score/batch', batchRoute(this.scorer, opts));
     attachAdmin(app, m, {
-      notReadyReason: () => (this.stopping ? 'shutting down' : this.scorer.ready ? null : 'model not loaded and warmed yet'),
+      notReadyReason: () => this.notReadyReason(),
       models: () => ({ active: this.active }),
+      window: (userId) => this.engine.snapshot(userId),
     });
     this.stream.attach(app);
     for (const [path, method] of Object.entries(ROUTES)) {
@@ -106,10 +133,60 @@ export class Gateway {
     return app;
   }
 
-  /** Listens, then loads and warms the model; resolves when ready to score. */
+  notReadyReason(): string | null {
+    if (this.scorer.pool === null) return 'model not loaded and warmed yet';
+    const gate = this.scorer.gate();
+    if (gate !== null) return gate;
+    if (this.spool?.full === true) return 'event spool full: Kafka unreachable for too long';
+    return null;
+  }
+
+  /** Listens, then loads the model and (if configured) joins Kafka; resolves when ready. */
   async start(): Promise<void> {
     await this.listen();
-    await this.loadModel(this.config.modelDir);
+    await Promise.all([this.loadModel(this.config.modelDir), this.config.kafkaBrokers === '' ? Promise.resolve() : this.startKafka()]);
+  }
+
+  /**
+   * Registers the output schemas (retrying until the registry answers), opens the spool,
+   * starts the sender and the feed, and waits for the feed's replay to catch up.
+   */
+  private async startKafka(): Promise<void> {
+    const c = this.config;
+    const kafka = new Kafka({
+      clientId: c.kafkaClientId,
+      brokers: c.kafkaBrokers.split(',').map((b) => b.trim()),
+      connectionTimeout: 3000,
+      requestTimeout: 10_000,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2000 },
+    });
+    const registry = new Registry(c.schemaRegistryUrl);
+    let ids;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        ids = await registry.registerOutputs(c.topicScored, c.topicDlq);
+        break;
+      } catch (err) {
+        if (this.stopping) return;
+        this.log.warn('schema registry not reachable yet', { url: c.schemaRegistryUrl, attempt, error: String(err) });
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
+      }
+    }
+    this.spool = Spool.open(c.spoolDir, { maxBytes: c.spoolMaxBytes });
+    this.feed = new FeatureFeed(kafka, registry, this.engine, this.metrics, this.log, {
+      topics: [c.topicTransactions, c.topicUserEvents, c.topicScored],
+      groupId: c.kafkaGroupId,
+      lookbackMs: FeatureFeed.lookback(c.allowedLatenessMs),
+    });
+    await this.feed.start([c.topicDlq]);
+    const sink = new KafkaSink(kafka, this.spool, ids, { topicScored: c.topicScored, topicDlq: c.topicDlq, batchMax: c.kafkaBatchMax, lingerMs: c.kafkaLingerMs }, this.metrics, this.log);
+    sink.start();
+    this.sink = sink;
+    this.scorer.sink = sink;
+    this.kafkaSink = sink;
+    this.log.info('kafka sink ready', { schemaIds: ids, spooled: this.spool.pendingRecords });
+    await this.feed.caughtUpPromise;
   }
 
   listen(): Promise<void> {
@@ -163,6 +240,8 @@ export class Gateway {
     this.stream.closeAll('server shutting down');
     const pool = this.scorer.pool;
     if (pool !== null) await pool.close();
+    await new Promise((r) => setImmediate(r)); // let the last scored events reach the sink
+    await this.feed?.stop();
     await this.sink.close();
     this.log.info('stopped');
   }

@@ -20,6 +20,7 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this route' },
   NOT_READY: { status: 503, message: 'the gateway is not ready: model not loaded and warmed yet' },
   OVERLOADED: { status: 503, message: 'too many requests waiting for inference' },
+  SINK_FULL: { status: 503, message: 'the event spool is full (Kafka unreachable for too long): scoring is refused rather than losing events' },
   INFERENCE_FAILED: { status: 500, message: 'the model failed to score this transaction' },
   INTERNAL: { status: 500, message: 'internal error' },
   TOO_MANY_IN_FLIGHT: { status: 429, message: 'too many messages in flight on this connection' },

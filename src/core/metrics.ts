@@ -14,6 +14,9 @@ export interface Sampler {
   windowBytes(): number;
   lateEvents(): number;
   inferenceQueue(): number;
+  spoolBytes?: () => number;
+  spoolRecords?: () => number;
+  spoolFull?: () => boolean;
 }
 
 export class Metrics {
@@ -70,6 +73,13 @@ export class Metrics {
   readonly windowBytes = new Gauge({ name: 'scoregate_window_bytes', help: 'Estimated bytes held by feature windows', registers: [this.registry], collect: () => { if (this.sampler !== null) this.windowBytes.set(this.sampler.windowBytes()); } });
   readonly lateEvents = new Gauge({ name: 'scoregate_window_late_events_total', help: 'Events too late to join the windows (beyond the allowed lateness)', registers: [this.registry], collect: () => { if (this.sampler !== null) this.lateEvents.set(this.sampler.lateEvents()); } });
   readonly sinkWrites = new Counter({ name: 'scoregate_sink_events_total', help: 'Events written to sinks', labelNames: ['sink'] as const, registers: [this.registry] });
+  readonly kafkaProduced = new Counter({ name: 'scoregate_kafka_produced_total', help: 'Events acknowledged by Kafka (scored and dead letters)', registers: [this.registry] });
+  readonly kafkaSendErrors = new Counter({ name: 'scoregate_kafka_send_errors_total', help: 'Failed produce attempts (the batch stays in the spool and is retried)', registers: [this.registry] });
+  readonly kafkaConsumed = new Counter({ name: 'scoregate_kafka_consumed_total', help: 'Events read from Kafka into the windows, by topic and outcome', labelNames: ['topic', 'outcome'] as const, registers: [this.registry] });
+  readonly kafkaLag = new Gauge({ name: 'scoregate_kafka_consumer_lag', help: 'Messages behind the high watermark, by topic and partition', labelNames: ['topic', 'partition'] as const, registers: [this.registry] });
+  readonly spoolBytes = new Gauge({ name: 'scoregate_spool_pending_bytes', help: 'Bytes in the spool not yet acknowledged by Kafka', registers: [this.registry], collect: () => { if (this.sampler?.spoolBytes) this.spoolBytes.set(this.sampler.spoolBytes()); } });
+  readonly spoolRecords = new Gauge({ name: 'scoregate_spool_pending_records', help: 'Events in the spool not yet acknowledged by Kafka', registers: [this.registry], collect: () => { if (this.sampler?.spoolRecords) this.spoolRecords.set(this.sampler.spoolRecords()); } });
+  readonly spoolFull = new Gauge({ name: 'scoregate_spool_full', help: '1 when the spool is at SPOOL_MAX_BYTES and scoring is refused', registers: [this.registry], collect: () => { if (this.sampler?.spoolFull) this.spoolFull.set(this.sampler.spoolFull() ? 1 : 0); } });
   readonly wsConnections = new Gauge({ name: 'scoregate_ws_connections', help: 'Open WebSocket connections', registers: [this.registry] });
   readonly wsClosed = new Counter({ name: 'scoregate_ws_closed_total', help: 'WebSocket connections closed by the server, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
 

@@ -154,16 +154,18 @@ export class FeatureEngine {
   }
 
   /**
-   * Adds `tx` to its user's history unless its transactionId was already counted or it is
-   * older than the user's newest event by more than the allowed lateness.
+   * Adds `tx` to its user's history unless its transactionId was already counted or (live
+   * traffic only) it is older than the user's newest event by more than the allowed lateness.
    */
-  ingest(tx: FeatureInput): IngestResult {
+  ingest(tx: FeatureInput, replaying = false): IngestResult {
     if (!this.seen.add(tx.transactionId)) return 'duplicate';
     let h = this.users.get(tx.userId);
     if (h === undefined) {
       h = new UserHistory();
       this.users.set(tx.userId, h);
-    } else if (tx.timestamp < h.maxTs - this.opts.allowedLatenessMs) {
+    } else if (!replaying && tx.timestamp < h.maxTs - this.opts.allowedLatenessMs) {
+      // A replay (windows rebuilt from several topics at once) takes any order: only live
+      // traffic is held to the lateness bound.
       this.lateDropped++;
       return 'late';
     }

@@ -8,6 +8,7 @@ export interface AdminView {
   /** Why the gateway is not ready, or null when it is. */
   notReadyReason(): string | null;
   models(): unknown;
+  window(userId: string): { ts: number[]; amount: number[]; merchant: (string | null)[] } | undefined;
 }
 
 export function attachAdmin(app: TemplatedApp, metrics: Metrics, view: AdminView): void {
@@ -22,6 +23,19 @@ export function attachAdmin(app: TemplatedApp, metrics: Metrics, view: AdminView
   });
   app.get('/v1/models', (res) => {
     new Exchange(res).send(200, JSON.stringify(view.models()));
+  });
+  app.get('/v1/users/:userId/window', (res, req) => {
+    let userId: string;
+    try {
+      userId = decodeURIComponent(req.getParameter(0) ?? '');
+    } catch {
+      return new Exchange(res).sendError(new ScoregateError('INVALID_FIELD', 'userId is not valid percent-encoding', 'userId'));
+    }
+    const w = view.window(userId);
+    const ex = new Exchange(res);
+    if (w === undefined) return ex.sendError(new ScoregateError('NOT_FOUND', `no window for user ${JSON.stringify(userId.slice(0, 128))}`, 'userId'));
+    const events = w.ts.map((ts, i) => ({ timestamp: ts, amount: w.amount[i], merchantId: w.merchant[i] }));
+    ex.send(200, JSON.stringify({ userId, events }));
   });
   app.get('/metrics', (res: HttpResponse, _req: HttpRequest) => {
     const ex = new Exchange(res);

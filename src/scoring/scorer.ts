@@ -22,16 +22,27 @@ export class Scorer {
   pool: InferencePool | null = null;
   // One scratch row: compute() fills it and pool.score() copies it before anything else runs.
   private readonly row = new Float32Array(FEATURE_COUNT);
+  // Scored events wait here for the end of the turn, so encoding them for the sink happens
+  // after the answers are written, off the request's latency.
+  private sinkQueue: ScoredEvent[] = [];
+  private readonly flushSink = (): void => {
+    const q = this.sinkQueue;
+    this.sinkQueue = [];
+    for (let i = 0; i < q.length; i++) this.sink.scored(q[i]!);
+  };
 
   constructor(
     private readonly engine: FeatureEngine,
-    private readonly sink: EventSink,
+    public sink: EventSink,
     private readonly metrics: Metrics,
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Extra readiness beyond a loaded model (Kafka connected and caught up); null means ready. */
+  gate: () => string | null = () => null;
+
   get ready(): boolean {
-    return this.pool !== null;
+    return this.pool !== null && this.gate() === null;
   }
 
   /**
@@ -41,6 +52,9 @@ export class Scorer {
   async score(value: unknown, source: Source, receivedAt: number, raw: () => string): Promise<ScoredEvent> {
     const pool = this.pool;
     if (pool === null) throw new ScoregateError('NOT_READY');
+    const notReady = this.gate();
+    if (notReady !== null) throw new ScoregateError('NOT_READY', `the gateway is not ready: ${notReady}`);
+    if (!this.sink.accepting()) throw new ScoregateError('SINK_FULL');
     const m = this.metrics;
     let tx;
     try {
@@ -96,7 +110,7 @@ export class Scorer {
     m.transactions.inc({ source, outcome: 'scored' });
     m.risk.inc({ category: risk });
     m.qualityScore.observe(quality.score);
-    this.sink.scored(ev);
+    if (this.sinkQueue.push(ev) === 1) setImmediate(this.flushSink);
     return ev;
   }
 

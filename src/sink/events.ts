@@ -52,6 +52,8 @@ export function rawPayload(v: unknown): string {
 
 /** Where scored events and dead letters go. Writes never block the request: they queue. */
 export interface EventSink {
+  /** False while the sink cannot take more events without losing some (scoring is refused). */
+  accepting(): boolean;
   scored(ev: ScoredEvent): void;
   deadLetter(dl: DeadLetter): void;
   /** Flushes what is queued and releases files or connections. */

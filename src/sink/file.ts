@@ -58,6 +58,10 @@ export class FileSink implements EventSink {
     this.dlqFile = new RotatingFile(join(dir, 'dlq.jsonl'), maxBytes);
   }
 
+  accepting(): boolean {
+    return true;
+  }
+
   scored(ev: ScoredEvent): void {
     this.scoredFile.write(JSON.stringify(ev) + '\n');
   }

@@ -1,0 +1,156 @@
+/**
+ * Feature windows fed from Kafka. One consumer reads the transactions topic, the user-events
+ * topic and scoregate's own scored topic (the gateway's changelog: what it scored over HTTP and
+ * WebSocket) into the feature engine. Records are Avro in the Confluent wire format or JSON;
+ * transactionIds already counted are skipped, so an event scored over HTTP and seen again here
+ * counts once.
+ *
+ * On start every partition is sought to "now minus the longest window" (offsets for
+ * timestamp) and replayed; `caughtUp` turns true once each partition reached the high
+ * watermark it had at start, which is when /readyz may say ready.
+ */
+import { hostname } from 'node:os';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import { LONGEST_WINDOW_MS } from '../features/contract.js';
+import type { FeatureEngine } from '../features/engine.js';
+import { MAX_AHEAD_MS } from '../quality/checks.js';
+import { parseTransaction } from '../quality/parse.js';
+import { decimalText, splitWire } from './avro.js';
+import type { Registry } from './registry.js';
+
+export interface FeedOptions {
+  topics: string[];
+  groupId: string;
+  /** How far back to replay on start: the longest window plus the allowed lateness. */
+  lookbackMs: number;
+  /** Partitions for topics the gateway creates when they are missing. */
+  partitions?: number;
+}
+
+type Target = Map<string, number>; // "topic:partition" → offset to reach
+
+export class FeatureFeed {
+  private consumer: Consumer | null = null;
+  private readonly remaining: Target = new Map();
+  private caughtUpResolve: (() => void) | null = null;
+  readonly caughtUpPromise: Promise<void>;
+  caughtUp = false;
+  consumed = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly registry: Registry,
+    private readonly engine: FeatureEngine,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly opts: FeedOptions,
+  ) {
+    this.caughtUpPromise = new Promise((r) => (this.caughtUpResolve = r));
+  }
+
+  static lookback(allowedLatenessMs: number): number {
+    return LONGEST_WINDOW_MS + allowedLatenessMs;
+  }
+
+  /** Creates missing topics, plans the replay, starts consuming. Resolves once running (not caught up). */
+  async start(extraTopics: string[] = []): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await this.ensureTopics(admin, [...this.opts.topics, ...extraTopics]);
+      const since = Date.now() - this.opts.lookbackMs;
+      const starts = new Map<string, number>();
+      for (const topic of this.opts.topics) {
+        const from = await admin.fetchTopicOffsetsByTimestamp(topic, since);
+        const ends = await admin.fetchTopicOffsets(topic);
+        for (const e of ends) {
+          const key = `${topic}:${e.partition}`;
+          const start = Number(from.find((f) => f.partition === e.partition)?.offset ?? e.high);
+          // offsets-for-timestamp answers -1 when nothing is that recent: start at the end.
+          const s = start < 0 ? Number(e.high) : start;
+          starts.set(key, s);
+          if (Number(e.high) > s) this.remaining.set(key, Number(e.high) - 1);
+        }
+      }
+      const c = this.kafka.consumer({ groupId: this.opts.groupId || `scoregate-${hostname()}`, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100, retry: { retries: 10 } });
+      this.consumer = c;
+      await c.connect();
+      await c.subscribe({ topics: this.opts.topics, fromBeginning: false });
+      await c.run({ autoCommit: true, autoCommitInterval: 1000, eachBatchAutoResolve: true, eachBatch: (p) => this.onBatch(p) });
+      for (const [key, offset] of starts) {
+        const i = key.lastIndexOf(':');
+        c.seek({ topic: key.slice(0, i), partition: Number(key.slice(i + 1)), offset: String(offset) });
+      }
+      this.log.info('kafka feed replaying', { topics: this.opts.topics, since: new Date(since).toISOString(), partitionsBehind: this.remaining.size });
+      this.checkCaughtUp();
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private async ensureTopics(admin: Admin, topics: string[]): Promise<void> {
+    const existing = new Set(await admin.listTopics());
+    const missing = [...new Set(topics)].filter((t) => !existing.has(t));
+    if (missing.length === 0) return;
+    await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: this.opts.partitions ?? 3 })) }).catch((err: unknown) => {
+      this.log.warn('could not create topics (they may exist already)', { topics: missing, error: String(err) });
+    });
+  }
+
+  private checkCaughtUp(): void {
+    if (!this.caughtUp && this.remaining.size === 0) {
+      this.caughtUp = true;
+      this.log.info('kafka feed caught up', { consumed: this.consumed });
+      this.caughtUpResolve?.();
+    }
+  }
+
+  private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+    const topic = batch.topic;
+    const key = `${topic}:${batch.partition}`;
+    for (const m of batch.messages) {
+      if (m.value !== null) await this.ingest(topic, m.value);
+      const target = this.remaining.get(key);
+      if (target !== undefined && Number(m.offset) >= target) {
+        this.remaining.delete(key);
+        this.checkCaughtUp();
+      }
+    }
+    this.metrics.kafkaLag.set({ topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+    await heartbeat();
+  }
+
+  /** One record into the windows; returns the outcome it was counted under. */
+  async ingest(topic: string, value: Buffer): Promise<string> {
+    let outcome: string;
+    try {
+      const decoded = splitWire(value) !== null ? await this.registry.decode(value) : (JSON.parse(value.toString('utf8')) as unknown);
+      const obj = normalise(decoded);
+      const tx = parseTransaction(obj);
+      if (tx.timestamp > Date.now() + MAX_AHEAD_MS) outcome = 'future';
+      else outcome = this.engine.ingest(tx, !this.caughtUp);
+    } catch {
+      outcome = 'invalid';
+    }
+    this.consumed++;
+    this.metrics.kafkaConsumed.inc({ topic, outcome });
+    return outcome;
+  }
+
+  async stop(): Promise<void> {
+    const c = this.consumer;
+    this.consumer = null;
+    if (c !== null) await c.disconnect().catch(() => undefined); // commits resolved offsets
+  }
+}
+
+/** Avro-decoded records carry decimal amounts as bytes: turn them into the decimal text the API takes. */
+function normalise(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  const o = v as Record<string, unknown>;
+  const amount = o['amount'];
+  if (Buffer.isBuffer(amount)) return { ...o, amount: decimalText(amount) };
+  return o;
+}

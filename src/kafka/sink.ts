@@ -1,0 +1,139 @@
+/**
+ * The Kafka sink: scored events to `transactions.scored` (key userId) and dead letters to
+ * `transactions.dlq`, Avro in the Confluent wire format. Every event goes into the durable
+ * spool first (encoding is the only work on the request path); a sender loop moves the spool
+ * to the broker in batches with an idempotent producer and acks=all, in order, committing the
+ * spool's cursor after each acknowledged batch. While the broker is down the spool grows (up to
+ * SPOOL_MAX_BYTES, after which the gateway refuses to score rather than lose events) and drains
+ * when it returns. At-least-once: a batch whose acknowledgement was lost is sent again, so
+ * consumers dedupe by transactionId.
+ */
+import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import type { DeadLetter, EventSink, ScoredEvent } from '../sink/events.js';
+import type { Spool } from '../sink/spool.js';
+import { dlqRecord, dlqType, encodeWire, scoredRecord, scoredType } from './avro.js';
+import type { SchemaIds } from './registry.js';
+
+const TOPIC_SCORED = 0;
+const TOPIC_DLQ = 1;
+
+export interface KafkaSinkOptions {
+  topicScored: string;
+  topicDlq: string;
+  batchMax: number;
+  lingerMs: number;
+}
+
+export class KafkaSink implements EventSink {
+  private producer: Producer | null = null;
+  private running = true;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  connected = false;
+  sent = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly spool: Spool,
+    private readonly ids: SchemaIds,
+    private readonly opts: KafkaSinkOptions,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  accepting(): boolean {
+    return !this.spool.full;
+  }
+
+  scored(ev: ScoredEvent): void {
+    this.spool.append(TOPIC_SCORED, ev.transaction.userId, encodeWire(scoredType, this.ids.scored, scoredRecord(ev)));
+    this.poke();
+  }
+
+  deadLetter(dl: DeadLetter): void {
+    this.spool.append(TOPIC_DLQ, null, encodeWire(dlqType, this.ids.dlq, dlqRecord(dl)));
+    this.poke();
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    if (w !== null) {
+      this.wake = null;
+      // Linger: let more events join the batch before the sender reads.
+      setTimeout(w, this.opts.lingerMs);
+    }
+  }
+
+  private async connect(): Promise<Producer> {
+    if (this.producer !== null) return this.producer;
+    const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
+    await p.connect();
+    this.producer = p;
+    return p;
+  }
+
+  private async dropProducer(): Promise<void> {
+    const p = this.producer;
+    this.producer = null;
+    if (p !== null) await p.disconnect().catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 100;
+    while (this.running || this.spool.pendingRecords > 0) {
+      await this.spool.flush();
+      const batch = await this.spool.read(this.opts.batchMax, 4 * 1024 * 1024);
+      if (batch.records.length === 0) {
+        if (!this.running) break;
+        await new Promise<void>((r) => {
+          this.wake = r;
+          setTimeout(r, 200); // also re-check periodically
+        });
+        this.wake = null;
+        continue;
+      }
+      try {
+        const producer = await this.connect();
+        const scored = batch.records.filter((r) => r.topic === TOPIC_SCORED).map((r) => ({ key: r.key, value: r.value }));
+        const dlq = batch.records.filter((r) => r.topic === TOPIC_DLQ).map((r) => ({ key: r.key, value: r.value }));
+        const topicMessages = [];
+        if (scored.length > 0) topicMessages.push({ topic: this.opts.topicScored, messages: scored });
+        if (dlq.length > 0) topicMessages.push({ topic: this.opts.topicDlq, messages: dlq });
+        await producer.sendBatch({ topicMessages, acks: -1, timeout: 10_000, compression: CompressionTypes.None });
+        this.spool.commit(batch.end, batch.bytes, batch.records.length);
+        this.sent += batch.records.length;
+        this.metrics.kafkaProduced.inc(batch.records.length);
+        if (!this.connected) this.log.info('kafka producer connected', { pending: this.spool.pendingRecords });
+        this.connected = true;
+        backoff = 100;
+      } catch (err) {
+        if (this.connected) this.log.warn('kafka unreachable: events wait in the spool', { error: String(err), pending: this.spool.pendingRecords });
+        this.connected = false;
+        this.metrics.kafkaSendErrors.inc();
+        await this.dropProducer();
+        if (!this.running && Date.now() > this.deadline) break;
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 2000);
+      }
+    }
+  }
+
+  private deadline = Infinity;
+
+  /** Sends what the spool holds (up to `drainMs`), then stops; the rest stays spooled for the next start. */
+  async close(drainMs = 10_000): Promise<void> {
+    this.deadline = Date.now() + drainMs;
+    this.running = false;
+    this.wake?.();
+    const timer = new Promise<void>((r) => setTimeout(r, drainMs).unref());
+    await Promise.race([this.loop ?? Promise.resolve(), timer]);
+    await this.dropProducer();
+    await this.spool.close();
+  }
+}
