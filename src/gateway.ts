@@ -174,12 +174,24 @@ export class Gateway {
       }
     }
     this.spool = Spool.open(c.spoolDir, { maxBytes: c.spoolMaxBytes });
-    this.feed = new FeatureFeed(kafka, registry, this.engine, this.metrics, this.log, {
-      topics: [c.topicTransactions, c.topicUserEvents, c.topicScored],
-      groupId: c.kafkaGroupId,
-      lookbackMs: FeatureFeed.lookback(c.allowedLatenessMs),
-    });
-    await this.feed.start([c.topicDlq]);
+    // Kafka may still be electing leaders or be briefly away: keep trying, not ready meanwhile.
+    for (let attempt = 1; ; attempt++) {
+      const feed = new FeatureFeed(kafka, registry, this.engine, this.metrics, this.log, {
+        topics: [c.topicTransactions, c.topicUserEvents, c.topicScored],
+        groupId: c.kafkaGroupId,
+        lookbackMs: FeatureFeed.lookback(c.allowedLatenessMs),
+      });
+      try {
+        await feed.start([c.topicDlq]);
+        this.feed = feed;
+        break;
+      } catch (err) {
+        await feed.stop();
+        if (this.stopping) return;
+        this.log.warn('kafka not reachable yet', { brokers: c.kafkaBrokers, attempt, error: String(err) });
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
+      }
+    }
     const sink = new KafkaSink(kafka, this.spool, ids, { topicScored: c.topicScored, topicDlq: c.topicDlq, batchMax: c.kafkaBatchMax, lingerMs: c.kafkaLingerMs }, this.metrics, this.log);
     sink.start();
     this.sink = sink;

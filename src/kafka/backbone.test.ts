@@ -1,0 +1,212 @@
+/**
+ * The Kafka backbone against a real Kafka 4 broker (KRaft) and a real Confluent-compatible
+ * registry (Apicurio), both started here on loopback: features from the topic, scored events
+ * out as registered Avro, dead letters, a broker outage mid-load, a gateway restart, and schema
+ * evolution. Topic names are fresh per run.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import avro from 'avsc';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServices, type Services } from '../../scripts/services/services.js';
+import { postJson, startGateway, validTx, type RunningGateway } from '../../test/support/gateway.js';
+import { decimalBytes, readSchema } from './avro.js';
+
+let svc: Services;
+let kafka: Kafka;
+let registry: SchemaRegistry;
+const run = randomUUID().slice(0, 8);
+const topics = {
+  TOPIC_TRANSACTIONS: `financial-transactions-${run}`,
+  TOPIC_USER_EVENTS: `user-events-${run}`,
+  TOPIC_SCORED: `transactions.scored-${run}`,
+  TOPIC_DLQ: `transactions.dlq-${run}`,
+};
+const spoolDir = mkdtempSync(join(tmpdir(), 'spool-'));
+let env: Record<string, string>;
+let gw: RunningGateway | null = null;
+
+const SEED_SCHEMA = JSON.stringify({
+  type: 'record',
+  name: 'FinancialTransaction',
+  namespace: 'com.fintech.events',
+  fields: [
+    { name: 'transactionId', type: 'string' },
+    { name: 'userId', type: 'string' },
+    { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 18, scale: 2 } },
+    { name: 'currency', type: 'string' },
+    { name: 'timestamp', type: { type: 'long', logicalType: 'timestamp-millis' } },
+    { name: 'metadata', type: { type: 'map', values: 'string' }, default: {} },
+  ],
+});
+
+beforeAll(async () => {
+  svc = await startServices({ log: process.env['SERVICES_LOG'] ? (t) => process.stderr.write(t) : undefined });
+  kafka = new Kafka({ clientId: 'backbone-test', brokers: [svc.kafkaBrokers], logLevel: logLevel.NOTHING });
+  registry = new SchemaRegistry({ host: svc.registryUrl });
+  env = { KAFKA_BROKERS: svc.kafkaBrokers, SCHEMA_REGISTRY_URL: svc.registryUrl, SPOOL_DIR: spoolDir, KAFKA_GROUP_ID: `gw-${run}`, ...topics };
+}, 300_000);
+
+afterAll(async () => {
+  if (gw !== null) await gw.stop();
+  await svc?.stop();
+}, 120_000);
+
+async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface WindowAnswer {
+  userId: string;
+  events: { timestamp: number; amount: number; merchantId: string | null }[];
+}
+
+async function window(userId: string): Promise<WindowAnswer | undefined> {
+  const r = await fetch(`${gw!.url}/v1/users/${encodeURIComponent(userId)}/window`);
+  return r.status === 200 ? ((await r.json()) as WindowAnswer) : undefined;
+}
+
+/** Every record on a topic from the beginning, decoded through the registry. */
+async function readTopic(topic: string, minCount: number, timeoutMs = 60_000): Promise<Record<string, unknown>[]> {
+  const consumer: Consumer = kafka.consumer({ groupId: `reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  const out: Record<string, unknown>[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      out.push((await registry.decode(message.value!)) as Record<string, unknown>);
+    },
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (out.length < minCount && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => setTimeout(r, 1000)); // anything beyond minCount (duplicates) shows too
+  await consumer.disconnect();
+  return out;
+}
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`${gw!.url}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+describe('Kafka backbone', () => {
+  it('starts on Kafka: ready only after joining and replaying', async () => {
+    gw = await startGateway(env);
+    const models = await (await fetch(`${gw.url}/readyz`)).json();
+    expect(models).toEqual({ status: 'ready' });
+  });
+
+  it('N transactions produced to the topic (JSON and Avro) show in the features', async () => {
+    const producer = kafka.producer();
+    await producer.connect();
+    const user = `feed-user-${run}`;
+    const now = Date.now();
+    const json = Array.from({ length: 10 }, (_, i) => validTx({ userId: user, transactionId: `feed-json-${run}-${i}`, amount: `${i + 1}.00`, timestamp: now - 60_000 + i * 1000 }));
+    await producer.send({ topic: topics.TOPIC_TRANSACTIONS, messages: json.map((t) => ({ key: user, value: JSON.stringify(t) })) });
+    const id = await registry.register({ type: SchemaType.AVRO, schema: SEED_SCHEMA }, { subject: `${topics.TOPIC_TRANSACTIONS}-value` });
+    const avroTx = Array.from({ length: 5 }, (_, i) => ({ transactionId: `feed-avro-${run}-${i}`, userId: user, amount: decimalBytes(`${100 + i}.50`), currency: 'EUR', timestamp: now - 30_000 + i, metadata: {} }));
+    await producer.send({ topic: topics.TOPIC_TRANSACTIONS, messages: await Promise.all(avroTx.map(async (t) => ({ key: user, value: await registry.encode(id.id, t) }))) });
+    // The same transactionId again, as a user event: counted once.
+    await producer.send({ topic: topics.TOPIC_USER_EVENTS, messages: [{ key: user, value: JSON.stringify(json[0]) }] });
+    await producer.disconnect();
+    const w = await waitFor('15 events in the window', async () => {
+      const x = await window(user);
+      return x !== undefined && x.events.length >= 15 ? x : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await window(user))!.events).toHaveLength(15);
+    expect(w.events.map((e) => e.amount).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 100.5, 101.5, 102.5, 103.5, 104.5]);
+    // A transaction scored over HTTP after them is not a duplicate of any and its features saw them:
+    // the gateway refuses a transactionId it already read from Kafka.
+    const dup = await postJson(`${gw!.url}/v1/score`, json[3]);
+    expect(dup.status).toBe(409);
+  });
+
+  it('N score requests give exactly N events on transactions.scored, decodable, each id once; bad input goes to the DLQ', async () => {
+    const n = 200;
+    const txs = Array.from({ length: n }, (_, i) => validTx({ userId: `scored-${i % 13}-${run}`, transactionId: `scored-${run}-${i}` }));
+    const answers = await Promise.all(txs.map((t) => postJson(`${gw!.url}/v1/score`, t)));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    await postJson(`${gw!.url}/v1/score`, validTx({ transactionId: `dlq-${run}`, currency: 'ZZZ' }));
+    const events = await readTopic(topics.TOPIC_SCORED, n);
+    const ours = events.filter((e) => String(e['transactionId']).startsWith(`scored-${run}-`));
+    expect(ours).toHaveLength(n);
+    expect(new Set(ours.map((e) => e['transactionId'])).size).toBe(n);
+    const first = ours.find((e) => e['transactionId'] === `scored-${run}-0`)!;
+    expect(first).toMatchObject({ userId: `scored-0-${run}`, currency: 'EUR', modelName: 'fraud-detector', source: 'http', qualityScore: 1 });
+    expect((first['lineage'] as { stage: string }[]).map((s) => s.stage)).toEqual(['validation', 'enrichment', 'quality_check', 'scoring']);
+    const dl = await readTopic(topics.TOPIC_DLQ, 1);
+    expect(dl.find((d) => String(d['raw']).includes(`dlq-${run}`))).toMatchObject({ code: 'INVALID_CURRENCY', field: 'currency', source: 'http' });
+  });
+
+  it('the broker killed mid-load and restarted: no request fails, no scored event is missing', async () => {
+    const ids: string[] = [];
+    const failures: number[] = [];
+    let stop = false;
+    const worker = async (w: number): Promise<void> => {
+      for (let i = 0; !stop; i++) {
+        const t = validTx({ userId: `outage-${w}-${run}`, transactionId: `outage-${run}-${w}-${i}` });
+        const r = await postJson(`${gw!.url}/v1/score`, t);
+        if (r.status === 200) ids.push(String(t['transactionId']));
+        else failures.push(r.status);
+        await new Promise((res) => setTimeout(res, 5));
+      }
+    };
+    const load = Promise.all([0, 1, 2, 3].map(worker));
+    await new Promise((r) => setTimeout(r, 1000));
+    await svc.killKafka();
+    await new Promise((r) => setTimeout(r, 4000));
+    const spooledDuringOutage = await metric('scoregate_spool_pending_records');
+    await svc.restartKafka();
+    await new Promise((r) => setTimeout(r, 1500));
+    stop = true;
+    await load;
+    expect(failures).toEqual([]);
+    expect(spooledDuringOutage).toBeGreaterThan(0);
+    await waitFor('the spool to drain', async () => ((await metric('scoregate_spool_pending_records')) === 0 ? true : undefined), 90_000);
+    const events = await readTopic(topics.TOPIC_SCORED, ids.length, 90_000);
+    const seen = new Set(events.map((e) => String(e['transactionId'])));
+    const missing = ids.filter((id) => !seen.has(id));
+    expect(missing).toEqual([]);
+  }, 240_000);
+
+  it('a restarted gateway rebuilds the same windows from Kafka', async () => {
+    const users = [`feed-user-${run}`, `scored-0-${run}`, `scored-5-${run}`, `outage-1-${run}`];
+    const sorted = (w: WindowAnswer | undefined): string[] => (w?.events ?? []).map((e) => `${e.timestamp}|${e.amount}|${e.merchantId}`).sort();
+    const before = await Promise.all(users.map(async (u) => sorted(await window(u))));
+    expect(before.every((b) => b.length > 0)).toBe(true);
+    expect(await gw!.stop()).toBe(0); // SIGTERM: answers in flight, flushes the spool, exits 0
+    gw = await startGateway(env);
+    const after = await Promise.all(users.map(async (u) => sorted(await window(u))));
+    expect(after).toEqual(before);
+  }, 120_000);
+
+  it('a consumer holding the old schema still reads events after a field is added', async () => {
+    const subject = `${topics.TOPIC_SCORED}-value`;
+    const oldSchema = JSON.parse(readSchema('transactions.scored')) as { fields: unknown[] };
+    const newSchema = { ...oldSchema, fields: [...oldSchema.fields, { name: 'challengerScore', type: ['null', 'double'], default: null }] };
+    const v2 = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(newSchema) }, { subject });
+    const sample = (await readTopic(topics.TOPIC_SCORED, 1))[0]!;
+    const buf = await registry.encode(v2.id, { ...sample, challengerScore: 0.25 });
+    // The old consumer: its reader schema is the old one, the writer schema comes by id.
+    const reader = avro.Type.forSchema(oldSchema as avro.Schema);
+    const writer = avro.Type.forSchema(newSchema as avro.Schema);
+    const decoded = reader.fromBuffer(buf.subarray(5), reader.createResolver(writer)) as Record<string, unknown>;
+    expect(decoded['transactionId']).toBe(sample['transactionId']);
+    expect('challengerScore' in decoded).toBe(false);
+    // And the registry refuses a change old data could not be read with (BACKWARD).
+    const breaking = { ...oldSchema, fields: [...oldSchema.fields, { name: 'mandatory', type: 'string' }] };
+    await expect(registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(breaking) }, { subject })).rejects.toThrow();
+  });
+});
