@@ -12,7 +12,11 @@ import { attachAdmin } from './http/admin.js';
 import { Exchange } from './http/respond.js';
 import { batchRoute, scoreRoute } from './http/score.js';
 import { InferencePool } from './inference/pool.js';
-import { readModelDir, type ModelDescriptor } from './models/mlmodel.js';
+import { type ModelDescriptor } from './models/mlmodel.js';
+import { ModelManager } from './models/manager.js';
+import { RegistryFollower } from './models/follower.js';
+import { loadGoldenRows } from './models/golden.js';
+import { HookRoutes } from './http/hooks.js';
 import { Scorer } from './scoring/scorer.js';
 import type { EventSink } from './sink/events.js';
 import { FileSink } from './sink/file.js';
@@ -26,10 +30,6 @@ import { Spool } from './sink/spool.js';
 export interface GatewayOptions {
   sink?: EventSink;
   log?: Logger;
-}
-
-interface ActiveModel extends ModelDescriptor {
-  loadedAt: string;
 }
 
 /** Stands in until the Kafka sink is connected; nothing is scored before then (not ready). */
@@ -47,6 +47,10 @@ const ROUTES: Record<string, string> = {
   '/readyz': 'GET',
   '/metrics': 'GET',
   '/v1/models': 'GET',
+  '/v1/models/reload': 'POST',
+  '/v1/models/rollback': 'POST',
+  '/hooks/mlflow': 'POST',
+  '/hooks/databricks': 'POST',
 };
 
 export class Gateway {
@@ -61,7 +65,8 @@ export class Gateway {
   private readonly stream: StreamRoute;
   private listenSocket: us_listen_socket | null = null;
   private spool: Spool | null = null;
-  private active: ActiveModel | null = null;
+  readonly models: ModelManager;
+  readonly follower: RegistryFollower | null;
   private stopping = false;
   port = 0;
 
@@ -77,6 +82,17 @@ export class Gateway {
     // With Kafka configured, start() swaps in the Kafka sink before anything is scored.
     this.sink = options.sink ?? (config.kafkaBrokers === '' ? new FileSink(config.dataDir, config.sinkFileMaxBytes) : NO_SINK);
     this.scorer = new Scorer(this.engine, this.sink, this.metrics);
+    this.models = new ModelManager(this.scorer, this.metrics, this.log, { workers: config.inferenceWorkers, batchMax: config.inferenceBatchMax, queueMax: config.inferenceQueueMax }, loadGoldenRows());
+    this.follower =
+      config.mlflowTrackingUri === ''
+        ? null
+        : new RegistryFollower(this.models, this.log, {
+            trackingUri: config.mlflowTrackingUri,
+            modelName: config.mlflowModelName,
+            championAlias: config.mlflowChampionAlias,
+            challengerAlias: config.mlflowChallengerAlias,
+            cacheDir: config.modelCacheDir,
+          });
     this.stream = new StreamRoute(this.scorer, this.metrics, {
       idleTimeoutS: config.wsIdleTimeoutS,
       maxPayloadBytes: config.wsMaxPayloadBytes,
@@ -118,9 +134,18 @@ export class Gateway {
     app.post('/v1/score/batch', batchRoute(this.scorer, opts));
     attachAdmin(app, m, {
       notReadyReason: () => this.notReadyReason(),
-      models: () => ({ active: this.active }),
+      models: () => this.models.status(),
       window: (userId) => this.engine.snapshot(userId),
-    });
+    }, this.config.adminToken);
+    new HookRoutes(this.models, this.follower, this.log, {
+      mlflowSecret: this.config.mlflowWebhookSecret,
+      databricksSecret: this.config.databricksWebhookSecret,
+      maxAgeS: this.config.webhookMaxAgeS,
+      adminToken: this.config.adminToken,
+      championAlias: this.config.mlflowChampionAlias,
+      challengerAlias: this.config.mlflowChallengerAlias,
+      modelName: this.config.mlflowModelName,
+    }).attach(app);
     this.stream.attach(app);
     for (const [path, method] of Object.entries(ROUTES)) {
       app.any(path, (res) => {
@@ -144,7 +169,28 @@ export class Gateway {
   /** Listens, then loads the model and (if configured) joins Kafka; resolves when ready. */
   async start(): Promise<void> {
     await this.listen();
-    await Promise.all([this.loadModel(this.config.modelDir), this.config.kafkaBrokers === '' ? Promise.resolve() : this.startKafka()]);
+    await Promise.all([this.startModels(), this.config.kafkaBrokers === '' ? Promise.resolve() : this.startKafka()]);
+  }
+
+  /**
+   * The first model: with MLflow configured, the version the champion alias points at (and the
+   * challenger's); if MLflow cannot be reached, the model in MODEL_DIR serves meanwhile and the
+   * gateway keeps following the registry. Without MLflow, MODEL_DIR.
+   */
+  private async startModels(): Promise<void> {
+    const f = this.follower;
+    if (f !== null) {
+      try {
+        await f.syncChampion('start');
+      } catch (err) {
+        this.log.warn('MLflow champion not loaded at start: serving MODEL_DIR until it is', { error: String(err) });
+        await this.loadModel(this.config.modelDir);
+      }
+      await f.syncChallenger('start').catch((err: unknown) => this.log.warn('challenger not loaded at start', { error: String(err) }));
+      if (this.config.mlflowPollMs > 0) f.startPolling(this.config.mlflowPollMs);
+      return;
+    }
+    await this.loadModel(this.config.modelDir);
   }
 
   /**
@@ -213,28 +259,9 @@ export class Gateway {
     });
   }
 
-  /** Loads an MLflow model directory into a new warmed pool and switches to it. */
-  async loadModel(dir: string, version?: string): Promise<ModelDescriptor> {
-    const desc = await readModelDir(dir, version);
-    const pool = await InferencePool.start(desc, {
-      workers: this.config.inferenceWorkers,
-      batchMax: this.config.inferenceBatchMax,
-      queueMax: this.config.inferenceQueueMax,
-    });
-    pool.setObserver({
-      batch: (rows, seconds) => {
-        this.metrics.batchRows.observe(rows);
-        this.metrics.batchSeconds.observe(seconds);
-      },
-    });
-    const old = this.scorer.pool;
-    this.scorer.pool = pool; // the switch: requests from now on score with the new pool
-    if (this.active !== null) this.metrics.modelInfo.remove({ name: this.active.name, version: this.active.version });
-    this.active = { ...desc, loadedAt: new Date().toISOString() };
-    this.metrics.modelInfo.set({ name: desc.name, version: desc.version }, 1);
-    this.log.info('model ready', { name: desc.name, version: desc.version, dir: desc.dir, workers: this.config.inferenceWorkers });
-    if (old !== null) await old.close();
-    return desc;
+  /** Validates, warms and switches to the MLflow model directory `dir`. */
+  loadModel(dir: string, version?: string): Promise<ModelDescriptor> {
+    return this.models.activate(version === undefined ? { dir, origin: `MODEL_DIR ${dir}` } : { dir, version, origin: `MODEL_DIR ${dir}` });
   }
 
   /** Stops accepting, answers what is in flight, closes connections, pool and sink. */
@@ -250,8 +277,10 @@ export class Gateway {
       await new Promise((r) => setTimeout(r, 10));
     }
     this.stream.closeAll('server shutting down');
+    this.follower?.stop();
     const pool = this.scorer.pool;
     if (pool !== null) await pool.close();
+    await this.scorer.challenger?.close();
     await new Promise((r) => setImmediate(r)); // let the last scored events reach the sink
     await this.feed?.stop();
     await this.sink.close();

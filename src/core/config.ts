@@ -42,6 +42,16 @@ export interface Config {
   spoolMaxBytes: number;
   kafkaBatchMax: number;
   kafkaLingerMs: number;
+  mlflowTrackingUri: string;
+  mlflowModelName: string;
+  mlflowChampionAlias: string;
+  mlflowChallengerAlias: string;
+  mlflowWebhookSecret: string;
+  databricksWebhookSecret: string;
+  mlflowPollMs: number;
+  webhookMaxAgeS: number;
+  adminToken: string;
+  modelCacheDir: string;
 }
 
 type Kind = 'int' | 'string' | 'path' | 'enum';
@@ -96,6 +106,16 @@ export const SETTINGS = [
   s({ env: 'SPOOL_MAX_BYTES', key: 'spoolMaxBytes', kind: 'int', def: 1_073_741_824, min: 1_048_576, max: 2 ** 42, doc: 'spool size at which scoring stops with 503 SINK_FULL (and /readyz fails) rather than lose events' }),
   s({ env: 'KAFKA_BATCH_MAX', key: 'kafkaBatchMax', kind: 'int', def: 1000, min: 1, max: 100_000, doc: 'most events in one produce request' }),
   s({ env: 'KAFKA_LINGER_MS', key: 'kafkaLingerMs', kind: 'int', def: 5, min: 0, max: 10_000, doc: 'how long events wait to share a produce request' }),
+  s({ env: 'MLFLOW_TRACKING_URI', key: 'mlflowTrackingUri', kind: 'string', def: '', allowEmpty: true, doc: 'MLflow tracking server; set, the gateway serves the model the champion alias points at and follows promotions' }),
+  s({ env: 'MLFLOW_MODEL_NAME', key: 'mlflowModelName', kind: 'string', def: 'fraud-detector', doc: 'registered model to follow' }),
+  s({ env: 'MLFLOW_CHAMPION_ALIAS', key: 'mlflowChampionAlias', kind: 'string', def: 'champion', doc: 'alias whose version serves the answers' }),
+  s({ env: 'MLFLOW_CHALLENGER_ALIAS', key: 'mlflowChallengerAlias', kind: 'string', def: 'challenger', allowEmpty: true, doc: 'alias scored on the same traffic off the response path (empty: none)' }),
+  s({ env: 'MLFLOW_WEBHOOK_SECRET', key: 'mlflowWebhookSecret', kind: 'string', def: '', allowEmpty: true, doc: 'HMAC secret of the MLflow webhook; empty: POST /hooks/mlflow refuses every delivery' }),
+  s({ env: 'DATABRICKS_WEBHOOK_SECRET', key: 'databricksWebhookSecret', kind: 'string', def: '', allowEmpty: true, doc: 'HMAC secret of the Databricks registry webhook; empty: POST /hooks/databricks refuses every delivery' }),
+  s({ env: 'MLFLOW_POLL_MS', key: 'mlflowPollMs', kind: 'int', def: 0, min: 0, max: 86_400_000, doc: 'follow the aliases by polling MLflow every this many ms, where webhooks cannot reach the gateway (0: off)' }),
+  s({ env: 'WEBHOOK_MAX_AGE_S', key: 'webhookMaxAgeS', kind: 'int', def: 300, min: 1, max: 86_400, doc: 'deliveries with a timestamp older (or further ahead) than this are refused as stale' }),
+  s({ env: 'ADMIN_TOKEN', key: 'adminToken', kind: 'string', def: '', allowEmpty: true, doc: 'bearer token for admin calls (model reload, rollback, user windows); empty: admin calls are refused' }),
+  s({ env: 'MODEL_CACHE_DIR', key: 'modelCacheDir', kind: 'path', def: () => resolve(repoRoot, 'var/models'), shown: 'var/models', doc: 'where model versions downloaded from MLflow are kept' }),
   s({ env: 'LOG_LEVEL', key: 'logLevel', kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], doc: 'least severe log level written (JSON lines on stderr)' }),
 ] as const;
 
@@ -140,6 +160,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (config.schemaRegistryUrl !== '' && !/^https?:\/\/[^\s]+$/.test(config.schemaRegistryUrl)) {
     throw new ConfigError('SCHEMA_REGISTRY_URL', `must be an http(s) URL, got ${JSON.stringify(config.schemaRegistryUrl)}`);
+  }
+  if (config.mlflowTrackingUri !== '' && !/^https?:\/\/[^\s]+$/.test(config.mlflowTrackingUri)) {
+    throw new ConfigError('MLFLOW_TRACKING_URI', `must be an http(s) URL, got ${JSON.stringify(config.mlflowTrackingUri)}`);
+  }
+  if (config.mlflowPollMs > 0 && config.mlflowTrackingUri === '') {
+    throw new ConfigError('MLFLOW_POLL_MS', 'needs MLFLOW_TRACKING_URI');
   }
   if (config.kafkaBrokers !== '' && !config.kafkaBrokers.split(',').every((b) => /^[^\s:,]+:\d{1,5}$/.test(b.trim()))) {
     throw new ConfigError('KAFKA_BROKERS', `must be host:port[,host:port…], got ${JSON.stringify(config.kafkaBrokers)}`);

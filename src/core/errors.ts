@@ -23,6 +23,13 @@ export const ERRORS = {
   SINK_FULL: { status: 503, message: 'the event spool is full (Kafka unreachable for too long): scoring is refused rather than losing events' },
   INFERENCE_FAILED: { status: 500, message: 'the model failed to score this transaction' },
   INTERNAL: { status: 500, message: 'internal error' },
+  UNAUTHORIZED: { status: 401, message: 'this call needs the admin bearer token' },
+  ADMIN_DISABLED: { status: 403, message: 'admin calls are disabled: set ADMIN_TOKEN' },
+  INVALID_SIGNATURE: { status: 401, message: 'the webhook signature does not verify' },
+  STALE_DELIVERY: { status: 401, message: 'the webhook delivery is too old or too far ahead' },
+  NOT_CONFIGURED: { status: 409, message: 'no model registry is configured (MLFLOW_TRACKING_URI)' },
+  MODEL_REJECTED: { status: 422, message: 'the model failed validation; the previous model keeps serving' },
+  REGISTRY_UNAVAILABLE: { status: 502, message: 'the model registry could not be reached or answered an error' },
   TOO_MANY_IN_FLIGHT: { status: 429, message: 'too many messages in flight on this connection' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -2,6 +2,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { ScoregateError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
+import { checkAdmin } from './hooks.js';
 import { Exchange } from './respond.js';
 
 export interface AdminView {
@@ -11,7 +12,7 @@ export interface AdminView {
   window(userId: string): { ts: number[]; amount: number[]; merchant: (string | null)[] } | undefined;
 }
 
-export function attachAdmin(app: TemplatedApp, metrics: Metrics, view: AdminView): void {
+export function attachAdmin(app: TemplatedApp, metrics: Metrics, view: AdminView, adminToken: string): void {
   app.get('/healthz', (res) => {
     new Exchange(res).send(200, '{"status":"ok"}');
   });
@@ -24,7 +25,10 @@ export function attachAdmin(app: TemplatedApp, metrics: Metrics, view: AdminView
   app.get('/v1/models', (res) => {
     new Exchange(res).send(200, JSON.stringify(view.models()));
   });
+  // A user's window holds their recent amounts and merchants: admin only.
   app.get('/v1/users/:userId/window', (res, req) => {
+    const denied = checkAdmin(adminToken, req.getHeader('authorization'));
+    if (denied !== null) return new Exchange(res).sendError(denied);
     let userId: string;
     try {
       userId = decodeURIComponent(req.getParameter(0) ?? '');

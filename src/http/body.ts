@@ -46,3 +46,23 @@ export function readBody(res: HttpResponse, limit: number, done: (r: BodyResult)
     }
   });
 }
+
+/** The body's exact bytes (for signatures), within `limit`; null when over it. */
+export function readRawBody(res: HttpResponse, limit: number, done: (body: Buffer | null) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  res.onData((chunk, isLast) => {
+    if (finished) return;
+    size += chunk.byteLength;
+    if (size > limit) {
+      finished = true;
+      return done(null);
+    }
+    chunks.push(Buffer.from(new Uint8Array(chunk))); // copy: the chunk dies after this call
+    if (isLast) {
+      finished = true;
+      done(Buffer.concat(chunks, size));
+    }
+  });
+}

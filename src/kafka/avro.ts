@@ -66,6 +66,8 @@ export function scoredRecord(ev: ScoredEvent): Record<string, unknown> {
     source: ev.source,
     receivedAt: ev.receivedAt,
     scoredAt: ev.scoredAt,
+    challengerModelVersion: ev.challenger?.version ?? null,
+    challengerScore: ev.challenger?.score ?? null,
     lineage: lineageOf(ev).map((s) => ({ ...s, rulesApplied: [...s.rulesApplied], metrics: { ...s.metrics } })),
   };
 }

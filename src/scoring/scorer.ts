@@ -20,6 +20,8 @@ export function riskCategory(score: number): RiskCategory {
 export class Scorer {
   /** The model serving now; null until the first one is loaded and warmed. */
   pool: InferencePool | null = null;
+  /** A challenger scored on the same rows off the response path; null when none. */
+  challenger: InferencePool | null = null;
   // One scratch row: compute() fills it and pool.score() copies it before anything else runs.
   private readonly row = new Float32Array(FEATURE_COUNT);
   // Scored events wait here for the end of the turn, so encoding them for the sink happens
@@ -83,6 +85,9 @@ export class Scorer {
     // whose time is out of range is remembered as seen but kept out of the windows.
     if (quality.joinsWindows) this.engine.ingest(tx);
     else this.engine.seen.add(tx.transactionId);
+    // The challenger copies the same row now; its result only ever reaches metrics and the sink.
+    const ch = this.challenger;
+    const chScore = ch !== null ? ch.score(this.row, 0) : null;
     let score: number;
     m.inFlight.inc();
     try {
@@ -106,12 +111,30 @@ export class Scorer {
       source,
       receivedAt,
       scoredAt: this.now(),
+      challenger: null,
     };
     m.transactions.inc({ source, outcome: 'scored' });
     m.risk.inc({ category: risk });
     m.qualityScore.observe(quality.score);
-    if (this.sinkQueue.push(ev) === 1) setImmediate(this.flushSink);
+    if (chScore === null || ch === null) this.toSink(ev);
+    else {
+      chScore.then(
+        (s) => {
+          const version = ch.model.version;
+          ev.challenger = { name: ch.model.name, version, score: s };
+          m.challengerScore.observe({ version }, s);
+          m.challengerDiff.observe({ version }, Math.abs(s - score));
+          if (riskCategory(s) !== risk) m.challengerDisagree.inc({ version });
+          this.toSink(ev);
+        },
+        () => this.toSink(ev), // a challenger failure never costs the event
+      );
+    }
     return ev;
+  }
+
+  private toSink(ev: ScoredEvent): void {
+    if (this.sinkQueue.push(ev) === 1) setImmediate(this.flushSink);
   }
 
   /** Records a transaction that failed before scoring: metrics and, for bad input, a dead letter. */

@@ -24,6 +24,8 @@ export interface ScoredEvent {
   source: Source;
   receivedAt: number;
   scoredAt: number;
+  /** The challenger's opinion on the same features, when one runs; never part of the answer. */
+  challenger: { name: string; version: string; score: number } | null;
 }
 
 export interface DeadLetter {

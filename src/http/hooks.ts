@@ -1,0 +1,159 @@
+/**
+ * Model-registry hooks and the model admin calls.
+ *   POST /hooks/mlflow      MLflow model-registry webhooks (X-MLflow-Signature); an alias set on
+ *                           the followed model promotes (champion) or loads a challenger.
+ *   POST /hooks/databricks  Databricks workspace registry webhooks (X-Databricks-Signature);
+ *                           MODEL_VERSION_TRANSITIONED_TO_PRODUCTION promotes.
+ *   POST /v1/models/reload  (admin) resolve the aliases again now.
+ *   POST /v1/models/rollback (admin) serve the previous model again.
+ * A verified delivery is answered 202 at once and acted on in the background (the sender
+ * does not wait for a model download); the outcome shows in GET /v1/models and the metrics.
+ */
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { ScoregateError, asScoregateError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { RegistryFollower } from '../models/follower.js';
+import { ModelRejected, type ModelManager } from '../models/manager.js';
+import { readRawBody } from './body.js';
+import { Exchange } from './respond.js';
+import { DeliveryLog, safeEqual, timestampMs, verifyDatabricks, verifyMlflow } from './signatures.js';
+
+export interface HookOptions {
+  mlflowSecret: string;
+  databricksSecret: string;
+  maxAgeS: number;
+  adminToken: string;
+  championAlias: string;
+  challengerAlias: string;
+  modelName: string;
+}
+
+const HOOK_BODY_LIMIT = 256 * 1024;
+
+/** Checks `Authorization: Bearer <ADMIN_TOKEN>` in constant time. */
+export function checkAdmin(token: string, header: string): ScoregateError | null {
+  if (token === '') return new ScoregateError('ADMIN_DISABLED');
+  const m = /^Bearer (.+)$/i.exec(header.trim());
+  if (m === null || !safeEqual(m[1]!, token)) return new ScoregateError('UNAUTHORIZED');
+  return null;
+}
+
+function lifecycleError(err: unknown): ScoregateError {
+  if (err instanceof ModelRejected) return new ScoregateError('MODEL_REJECTED', `model rejected: ${err.message}`);
+  if (err instanceof ScoregateError) return err;
+  return new ScoregateError('REGISTRY_UNAVAILABLE', `model registry: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+export class HookRoutes {
+  private readonly deliveries = new DeliveryLog();
+
+  constructor(
+    private readonly manager: ModelManager,
+    private readonly follower: RegistryFollower | null,
+    private readonly log: Logger,
+    private readonly opts: HookOptions,
+  ) {}
+
+  attach(app: TemplatedApp): void {
+    app.post('/hooks/mlflow', (res, req) => this.mlflow(res, req));
+    app.post('/hooks/databricks', (res, req) => this.databricks(res, req));
+    app.post('/v1/models/reload', (res, req) => this.admin(res, req, () => this.reload()));
+    app.post('/v1/models/rollback', (res, req) => this.admin(res, req, async () => ({ status: 'serving', model: await this.manager.rollback() })));
+  }
+
+  private fresh(ts: number): boolean {
+    return Number.isFinite(ts) && Math.abs(Date.now() - ts) <= this.opts.maxAgeS * 1000;
+  }
+
+  private mlflow(res: HttpResponse, req: HttpRequest): void {
+    const ex = new Exchange(res);
+    res.onAborted(() => (ex.aborted = true));
+    const signature = req.getHeader('x-mlflow-signature');
+    const deliveryId = req.getHeader('x-mlflow-delivery-id');
+    const timestamp = req.getHeader('x-mlflow-timestamp');
+    readRawBody(res, HOOK_BODY_LIMIT, (body) => {
+      if (body === null) return ex.sendError(new ScoregateError('BODY_TOO_LARGE'), true);
+      if (!verifyMlflow(this.opts.mlflowSecret, signature, deliveryId, timestamp, body)) {
+        this.log.warn('webhook refused: bad signature', { sender: 'mlflow', deliveryId });
+        return ex.sendError(new ScoregateError('INVALID_SIGNATURE', 'X-MLflow-Signature does not verify against the body', 'x-mlflow-signature'));
+      }
+      if (!this.fresh(timestampMs(timestamp))) return ex.sendError(new ScoregateError('STALE_DELIVERY', `delivery timestamp ${timestamp} is outside ±${this.opts.maxAgeS} s`, 'x-mlflow-timestamp'));
+      if (!this.deliveries.add(`mlflow:${deliveryId}`)) return ex.send(200, '{"status":"duplicate"}');
+      let payload: { entity?: unknown; action?: unknown; data?: Record<string, unknown> };
+      try {
+        payload = JSON.parse(body.toString('utf8')) as typeof payload;
+      } catch {
+        return ex.sendError(new ScoregateError('INVALID_JSON', 'webhook body is not JSON'));
+      }
+      const event = `${String(payload.entity)}.${String(payload.action)}`;
+      const data = payload.data ?? {};
+      const name = String(data['name'] ?? '');
+      const alias = String(data['alias'] ?? '');
+      const version = String(data['version'] ?? '');
+      if (event !== 'model_version_alias.created' || name !== this.opts.modelName || version === '') {
+        return ex.send(200, JSON.stringify({ status: 'ignored', event }));
+      }
+      if (alias === this.opts.championAlias) this.act(ex, `mlflow webhook ${deliveryId}`, (f) => f.promote(version, `webhook models:/${name}@${alias}`));
+      else if (alias !== '' && alias === this.opts.challengerAlias) this.act(ex, `mlflow webhook ${deliveryId}`, (f) => f.challenge(version, `webhook models:/${name}@${alias}`));
+      else ex.send(200, JSON.stringify({ status: 'ignored', event, alias }));
+    });
+  }
+
+  private databricks(res: HttpResponse, req: HttpRequest): void {
+    const ex = new Exchange(res);
+    res.onAborted(() => (ex.aborted = true));
+    const signature = req.getHeader('x-databricks-signature');
+    readRawBody(res, HOOK_BODY_LIMIT, (body) => {
+      if (body === null) return ex.sendError(new ScoregateError('BODY_TOO_LARGE'), true);
+      if (!verifyDatabricks(this.opts.databricksSecret, signature, body)) {
+        this.log.warn('webhook refused: bad signature', { sender: 'databricks' });
+        return ex.sendError(new ScoregateError('INVALID_SIGNATURE', 'X-Databricks-Signature does not verify against the body', 'x-databricks-signature'));
+      }
+      let p: Record<string, unknown>;
+      try {
+        p = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      } catch {
+        return ex.sendError(new ScoregateError('INVALID_JSON', 'webhook body is not JSON'));
+      }
+      const ts = timestampMs(typeof p['event_timestamp'] === 'number' ? p['event_timestamp'] : String(p['event_timestamp'] ?? ''));
+      if (!this.fresh(ts)) return ex.sendError(new ScoregateError('STALE_DELIVERY', `event_timestamp is outside ±${this.opts.maxAgeS} s`, 'event_timestamp'));
+      // Databricks sends no delivery id: the webhook, event, time and version identify a delivery.
+      const id = `databricks:${String(p['webhook_id'])}:${String(p['event'])}:${String(p['event_timestamp'])}:${String(p['version'])}`;
+      if (!this.deliveries.add(id)) return ex.send(200, '{"status":"duplicate"}');
+      const name = String(p['model_name'] ?? '');
+      const version = String(p['version'] ?? '');
+      if (p['event'] !== 'MODEL_VERSION_TRANSITIONED_TO_PRODUCTION' || name !== this.opts.modelName || version === '') {
+        return ex.send(200, JSON.stringify({ status: 'ignored', event: p['event'] }));
+      }
+      this.act(ex, 'databricks webhook', (f) => f.promote(version, `databricks webhook ${name} v${version} → Production`));
+    });
+  }
+
+  /** Answers 202 and runs the change in the background, logging the outcome. */
+  private act(ex: Exchange, what: string, f: (follower: RegistryFollower) => Promise<unknown>): void {
+    const follower = this.follower;
+    if (follower === null) return ex.sendError(new ScoregateError('NOT_CONFIGURED'));
+    ex.send(202, '{"status":"accepted"}');
+    f(follower).catch((err: unknown) => this.log.warn('model change from hook failed', { hook: what, error: lifecycleError(err).message }));
+  }
+
+  private async reload(): Promise<unknown> {
+    const follower = this.follower;
+    if (follower === null) throw new ScoregateError('NOT_CONFIGURED');
+    const champion = await follower.syncChampion('admin reload');
+    await follower.syncChallenger('admin reload');
+    return { status: champion, models: this.manager.status() };
+  }
+
+  private admin(res: HttpResponse, req: HttpRequest, f: () => Promise<unknown>): void {
+    const ex = new Exchange(res);
+    res.onAborted(() => (ex.aborted = true));
+    const denied = checkAdmin(this.opts.adminToken, req.getHeader('authorization'));
+    if (denied !== null) return ex.sendError(denied, true);
+    res.onData(() => undefined); // the body carries nothing: drain it
+    f().then(
+      (out) => ex.send(200, JSON.stringify(out)),
+      (err: unknown) => ex.sendError(asScoregateError(lifecycleError(err))),
+    );
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Follows the MLflow model registry: resolves an alias to a version, downloads the version's
+ * whole directory through the artifact proxy into MODEL_CACHE_DIR, and hands it to the
+ * ModelManager. Used at start, by promotion hooks, by polling and by the admin reload.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../core/log.js';
+import type { ModelManager } from './manager.js';
+import { MlflowClient } from './mlflow-client.js';
+
+export interface FollowerOptions {
+  trackingUri: string;
+  modelName: string;
+  championAlias: string;
+  challengerAlias: string;
+  cacheDir: string;
+}
+
+export class RegistryFollower {
+  readonly client: MlflowClient;
+  private timer: NodeJS.Timeout | null = null;
+  private polling = false;
+
+  constructor(
+    private readonly manager: ModelManager,
+    private readonly log: Logger,
+    readonly opts: FollowerOptions,
+  ) {
+    this.client = new MlflowClient(opts.trackingUri);
+  }
+
+  private async fetch(version: string): Promise<string> {
+    const dest = join(this.opts.cacheDir, `${this.opts.modelName}-v${version}`);
+    await rm(dest, { recursive: true, force: true });
+    await mkdir(dest, { recursive: true });
+    return this.client.downloadModel(this.opts.modelName, version, dest);
+  }
+
+  /** Loads `version` as the champion unless it already serves. */
+  async promote(version: string, origin: string): Promise<'serving' | 'unchanged'> {
+    if (this.manager.activeVersion === version) return 'unchanged';
+    const dir = await this.fetch(version);
+    await this.manager.activate({ dir, name: this.opts.modelName, version, origin });
+    return 'serving';
+  }
+
+  /** Loads `version` as the challenger unless it already runs. */
+  async challenge(version: string, origin: string): Promise<'serving' | 'unchanged'> {
+    if (this.manager.challengerVersion === version) return 'unchanged';
+    const dir = await this.fetch(version);
+    await this.manager.setChallenger({ dir, name: this.opts.modelName, version, origin });
+    return 'serving';
+  }
+
+  /** Resolves the champion alias now and promotes its version. */
+  async syncChampion(origin: string): Promise<'serving' | 'unchanged'> {
+    const v = await this.client.getVersionByAlias(this.opts.modelName, this.opts.championAlias);
+    return this.promote(v.version, `${origin} models:/${this.opts.modelName}@${this.opts.championAlias}`);
+  }
+
+  /** Resolves the challenger alias (if configured); a missing alias removes the challenger. */
+  async syncChallenger(origin: string): Promise<void> {
+    if (this.opts.challengerAlias === '') return;
+    let version: string;
+    try {
+      version = (await this.client.getVersionByAlias(this.opts.modelName, this.opts.challengerAlias)).version;
+    } catch (err) {
+      if (/\b404\b|RESOURCE_DOES_NOT_EXIST|not found/i.test(String(err))) {
+        if (this.manager.challengerVersion !== null) await this.manager.setChallenger(null);
+        return;
+      }
+      throw err;
+    }
+    await this.challenge(version, `${origin} models:/${this.opts.modelName}@${this.opts.challengerAlias}`);
+  }
+
+  /** Polling mode: follow both aliases every `ms`. Failures are logged; the next tick tries again. */
+  startPolling(ms: number): void {
+    this.timer = setInterval(() => {
+      if (this.polling) return;
+      this.polling = true;
+      Promise.all([this.syncChampion('poll'), this.syncChallenger('poll')])
+        .catch((err: unknown) => this.log.warn('registry poll failed', { error: String(err) }))
+        .finally(() => (this.polling = false));
+    }, ms);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

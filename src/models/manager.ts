@@ -1,0 +1,189 @@
+/**
+ * The model lifecycle inside the gateway: validate, warm, switch; keep what was switched from
+ * for rollback; run a challenger beside the champion. Every change is serialised (one at a
+ * time) and recorded in a bounded history shown by GET /v1/models.
+ *
+ * A candidate serves only after: its MLmodel signature matches the feature contract, it loads
+ * and warms in every worker of a new pool, and it scores the golden set with finite values in
+ * [0, 1]. Then the scorer's pool reference is switched in one assignment on the event loop:
+ * requests already handed to the old pool finish there (their answers name the old version),
+ * every later one goes to the new pool, and the old pool closes once it has drained. A
+ * candidate that fails any step is rejected with the reason and the old model keeps serving.
+ */
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import { InferencePool, type PoolOptions } from '../inference/pool.js';
+import type { Scorer } from '../scoring/scorer.js';
+import { checkGoldenScores } from './golden.js';
+import { readModelDir, type ModelDescriptor } from './mlmodel.js';
+
+/** Where a model comes from: a directory, and the name and version to announce it under. */
+export interface ModelSource {
+  dir: string;
+  name?: string;
+  version?: string;
+  /** Human-readable origin: "shipped", "MLFLOW models:/fraud-detector@champion", … */
+  origin: string;
+}
+
+export interface LifecycleEvent {
+  at: string;
+  action: 'activate' | 'rollback' | 'challenger' | 'challenger-removed';
+  name: string | null;
+  version: string | null;
+  origin: string;
+  outcome: 'serving' | 'rejected' | 'removed';
+  reason?: string;
+}
+
+export class ModelRejected extends Error {
+  constructor(readonly source: ModelSource, reason: string) {
+    super(reason);
+    this.name = 'ModelRejected';
+  }
+}
+
+interface Serving {
+  desc: ModelDescriptor;
+  source: ModelSource;
+  loadedAt: string;
+}
+
+const HISTORY_MAX = 50;
+const PREVIOUS_MAX = 5;
+
+export class ModelManager {
+  private active: Serving | null = null;
+  private challenger: Serving | null = null;
+  private readonly previous: ModelSource[] = [];
+  private readonly history: LifecycleEvent[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly scorer: Scorer,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly poolOptions: PoolOptions,
+    private readonly golden: { rows: Float32Array; n: number },
+  ) {}
+
+  /** Runs lifecycle changes one after another. */
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(f, f);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  get activeVersion(): string | null {
+    return this.active?.desc.version ?? null;
+  }
+
+  get challengerVersion(): string | null {
+    return this.challenger?.desc.version ?? null;
+  }
+
+  /** Validates, warms and switches to `source`. Throws ModelRejected; the old model keeps serving. */
+  activate(source: ModelSource, action: 'activate' | 'rollback' = 'activate'): Promise<ModelDescriptor> {
+    return this.serial(async () => {
+      const pool = await this.candidate(source, action, this.poolOptions);
+      const old = this.scorer.pool;
+      const oldServing = this.active;
+      this.scorer.pool = pool; // the switch
+      this.active = { desc: pool.model, source, loadedAt: new Date().toISOString() };
+      if (oldServing !== null) {
+        this.metrics.modelInfo.remove({ name: oldServing.desc.name, version: oldServing.desc.version });
+        if (action === 'activate') {
+          this.previous.push(oldServing.source);
+          if (this.previous.length > PREVIOUS_MAX) this.previous.shift();
+        }
+      }
+      this.metrics.modelInfo.set({ name: pool.model.name, version: pool.model.version }, 1);
+      this.metrics.modelSwaps.inc({ action });
+      this.record({ action, name: pool.model.name, version: pool.model.version, origin: source.origin, outcome: 'serving' });
+      this.log.info('model serving', { name: pool.model.name, version: pool.model.version, origin: source.origin, action });
+      if (old !== null) await old.close(); // drains what it was given, then stops its workers
+      return pool.model;
+    });
+  }
+
+  /** Switches back to the model served before the current one. */
+  async rollback(): Promise<ModelDescriptor> {
+    const source = await this.serial(async () => this.previous.pop());
+    if (source === undefined) throw new ModelRejected({ dir: '', origin: 'rollback' }, 'there is no previous model to roll back to');
+    try {
+      return await this.activate(source, 'rollback');
+    } catch (err) {
+      this.previous.push(source);
+      throw err;
+    }
+  }
+
+  /** Loads a challenger (scored off the response path), or removes it with null. */
+  setChallenger(source: ModelSource | null): Promise<ModelDescriptor | null> {
+    return this.serial(async () => {
+      const old = this.scorer.challenger;
+      if (source === null) {
+        this.scorer.challenger = null;
+        if (this.challenger !== null) this.record({ action: 'challenger-removed', name: this.challenger.desc.name, version: this.challenger.desc.version, origin: this.challenger.source.origin, outcome: 'removed' });
+        this.challenger = null;
+        if (old !== null) await old.close();
+        return null;
+      }
+      // One worker is enough off the response path; it never holds up the champion.
+      const pool = await this.candidate(source, 'challenger', { ...this.poolOptions, workers: 1 });
+      this.scorer.challenger = pool;
+      this.challenger = { desc: pool.model, source, loadedAt: new Date().toISOString() };
+      this.record({ action: 'challenger', name: pool.model.name, version: pool.model.version, origin: source.origin, outcome: 'serving' });
+      this.log.info('challenger scoring', { name: pool.model.name, version: pool.model.version, origin: source.origin });
+      if (old !== null) await old.close();
+      return pool.model;
+    });
+  }
+
+  /** Loads and checks a candidate in a pool of its own; rejects with the reason. */
+  private async candidate(source: ModelSource, action: LifecycleEvent['action'], opts: PoolOptions): Promise<InferencePool> {
+    let pool: InferencePool | null = null;
+    try {
+      const desc = await readModelDir(source.dir, source.version);
+      if (source.name !== undefined) desc.name = source.name;
+      pool = await InferencePool.start(desc, opts);
+      if (action !== 'challenger') {
+        pool.setObserver({
+          batch: (rows, seconds) => {
+            this.metrics.batchRows.observe(rows);
+            this.metrics.batchSeconds.observe(seconds);
+          },
+        });
+      }
+      const scores = await pool.scoreRows(this.golden.rows, this.golden.n);
+      const bad = checkGoldenScores(scores);
+      if (bad !== null) throw new Error(bad);
+      return pool;
+    } catch (err) {
+      if (pool !== null) await pool.close().catch(() => undefined);
+      const reason = err instanceof Error ? err.message : String(err);
+      this.metrics.modelRejections.inc({ action });
+      this.record({ action, name: source.name ?? null, version: source.version ?? null, origin: source.origin, outcome: 'rejected', reason });
+      this.log.warn('model rejected', { origin: source.origin, version: source.version, reason });
+      throw new ModelRejected(source, reason);
+    }
+  }
+
+  private record(e: Omit<LifecycleEvent, 'at'>): void {
+    this.history.push({ at: new Date().toISOString(), ...e });
+    if (this.history.length > HISTORY_MAX) this.history.shift();
+  }
+
+  /** What GET /v1/models shows. */
+  status(): unknown {
+    const view = (s: Serving | null): unknown =>
+      s === null ? null : { name: s.desc.name, version: s.desc.version, origin: s.source.origin, dir: s.desc.dir, loadedAt: s.loadedAt };
+    return {
+      active: view(this.active),
+      challenger: view(this.challenger),
+      previous: this.previous.map((p) => ({ name: p.name ?? null, version: p.version ?? null, origin: p.origin })),
+      lastRejection: [...this.history].reverse().find((h) => h.outcome === 'rejected') ?? null,
+      history: this.history,
+    };
+  }
+}
