@@ -41,6 +41,7 @@ const ev: ScoredEvent = {
   source: 'http',
   receivedAt: Date.now(),
   scoredAt: Date.now(),
+  challenger: null,
 };
 
 const bench = new Bench({ time, warmupTime: quick ? 20 : 200 });
