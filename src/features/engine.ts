@@ -190,8 +190,8 @@ export class FeatureEngine {
     const h = this.users.peek(userId);
     if (h === undefined) return undefined;
     return {
-      ts: Array.from(h.ts.subarray(h.start, h.end)),
-      amount: Array.from(h.amount.subarray(h.start, h.end)),
+      ts: h.ts.slice(h.start, h.end),
+      amount: h.amount.slice(h.start, h.end),
       merchant: h.merchant.slice(h.start, h.end),
     };
   }
