@@ -67,19 +67,24 @@ bench
 const config = loadConfig();
 const model = await readModelDir(config.modelDir);
 const pool = await InferencePool.start(model, { workers: 1, batchMax: 128, queueMax: 1e6 });
+const inline = await InferencePool.start(model, { workers: 0, batchMax: 128, queueMax: 1e6 });
 const rows = new Float32Array(128 * FEATURE_COUNT);
 for (let r = 0; r < 128; r++) {
   engine.compute(parsed[r]!, row, 0);
   rows.set(row, r * FEATURE_COUNT);
 }
 for (const n of [1, 8, 32, 128]) {
-  bench.add(`inference: batch of ${n} through the pool`, async () => {
+  bench.add(`inference: batch of ${n}, worker thread`, async () => {
     await pool.scoreRows(rows, n);
+  });
+  bench.add(`inference: batch of ${n}, on the event loop`, async () => {
+    await inline.scoreRows(rows, n);
   });
 }
 
 await bench.run();
 await pool.close();
+await inline.close();
 
 const table = bench.tasks.map((t) => {
   const r = t.result as { latency?: { mean: number; p99: number }; throughput?: { mean: number } } | undefined;

@@ -12,7 +12,7 @@ describe('configuration', () => {
   it.each([
     ['PORT', 'abc'],
     ['PORT', '70000'],
-    ['INFERENCE_WORKERS', '0'],
+    ['INFERENCE_WORKERS', '-1'],
     ['LOG_LEVEL', 'loud'],
     ['MAX_BODY_BYTES', '1.5'],
   ])('refuses %s=%s with a message naming the setting', (name, value) => {

@@ -78,7 +78,7 @@ export const SETTINGS = [
   s({ env: 'PORT', key: 'port', kind: 'int', def: 8080, min: 0, max: 65535, doc: 'HTTP and WebSocket port (0 picks a free port)' }),
   s({ env: 'HOST', key: 'host', kind: 'string', def: '0.0.0.0', doc: 'address to listen on' }),
   s({ env: 'MODEL_DIR', key: 'modelDir', kind: 'path', def: () => resolve(repoRoot, 'models/fraud-detector'), shown: 'models/fraud-detector', doc: 'MLflow model directory to serve (default: the shipped model)' }),
-  s({ env: 'INFERENCE_WORKERS', key: 'inferenceWorkers', kind: 'int', def: () => Math.max(1, availableParallelism() - 1), shown: 'cores − 1, at least 1', min: 1, max: 64, doc: 'inference worker threads, one ONNX session each (default: cores − 1)' }),
+  s({ env: 'INFERENCE_WORKERS', key: 'inferenceWorkers', kind: 'int', def: () => Math.max(1, availableParallelism() - 1), shown: 'cores − 1, at least 1', min: 0, max: 64, doc: 'inference worker threads, one ONNX session each; 0 runs inference on the event loop (default: cores − 1)' }),
   s({ env: 'INFERENCE_BATCH_MAX', key: 'inferenceBatchMax', kind: 'int', def: 64, min: 1, max: 4096, doc: 'most rows one inference run takes (micro-batch cap)' }),
   s({ env: 'INFERENCE_QUEUE_MAX', key: 'inferenceQueueMax', kind: 'int', def: 10000, min: 1, max: 1_000_000, doc: 'rows waiting for a worker before requests get OVERLOADED' }),
   s({ env: 'MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', def: 1_048_576, min: 256, max: 64 * 1_048_576, doc: 'largest HTTP request body (413 above)' }),

@@ -1,6 +1,6 @@
 /**
- * The inference pool: piscina worker threads, one ONNX session each, fed by an adaptive
- * micro-batcher. Rows that arrive while every worker is busy wait and leave together in one
+ * The inference pool: piscina worker threads, one ONNX session each (or, with workers = 0, one
+ * session on the event loop itself), fed by an adaptive micro-batcher. Rows that arrive while every worker is busy wait and leave together in one
  * run(); a row that arrives while a worker is idle leaves at the end of the current event-loop
  * turn (setImmediate), so an idle pool adds no wait, and requests parsed in the same turn
  * share a run.
@@ -12,8 +12,47 @@ import { ScoregateError } from '../core/errors.js';
 import { FEATURE_COUNT } from '../features/contract.js';
 import type { ModelDescriptor } from '../models/mlmodel.js';
 import type { ScoreTask, WorkerInit } from './protocol.js';
+import { ModelSession } from './session.js';
+
+/** Runs one batch somewhere: in a piscina worker, or inline on this thread. */
+interface Executor {
+  readonly slots: number;
+  run(task: ScoreTask): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+class PiscinaExecutor implements Executor {
+  constructor(
+    private readonly piscina: Piscina,
+    readonly slots: number,
+  ) {}
+  run(task: ScoreTask): Promise<Float32Array> {
+    // The batch's buffer moves to the worker: no copy of the feature matrix.
+    return this.piscina.run(task, { transferList: [task.rows.buffer as ArrayBuffer] }) as Promise<Float32Array>;
+  }
+  close(): Promise<void> {
+    return this.piscina.destroy();
+  }
+}
+
+/**
+ * The session on the event loop. A run blocks the loop for its duration (tens of µs for a
+ * GBDT batch), but saves the two thread hops a worker costs; which is better is measured in
+ * loadtest/ (README's performance section), not guessed.
+ */
+class InlineExecutor implements Executor {
+  readonly slots = 1;
+  constructor(private readonly session: ModelSession) {}
+  run(task: ScoreTask): Promise<Float32Array> {
+    return this.session.run(task.rows, task.n);
+  }
+  close(): Promise<void> {
+    return this.session.release();
+  }
+}
 
 export interface PoolOptions {
+  /** Worker threads; 0 runs the session on the calling (event-loop) thread. */
   workers: number;
   batchMax: number;
   queueMax: number;
@@ -48,7 +87,7 @@ function workerFile(): string {
 
 export class InferencePool {
   readonly model: ModelDescriptor;
-  private readonly piscina: Piscina;
+  private readonly executor: Executor;
   private readonly opts: PoolOptions;
   private current: Batch;
   private readonly waiting: Batch[] = [];
@@ -62,15 +101,25 @@ export class InferencePool {
     this.flush();
   };
 
-  private constructor(model: ModelDescriptor, piscina: Piscina, opts: PoolOptions) {
+  private constructor(model: ModelDescriptor, executor: Executor, opts: PoolOptions) {
     this.model = model;
-    this.piscina = piscina;
+    this.executor = executor;
     this.opts = opts;
     this.current = new Batch(opts.batchMax);
   }
 
   /** Starts the workers and resolves once every one has loaded and warmed the model. */
   static async start(model: ModelDescriptor, opts: PoolOptions): Promise<InferencePool> {
+    if (opts.workers === 0) {
+      let session: ModelSession;
+      try {
+        session = await ModelSession.open(model.onnxPath, FEATURE_COUNT);
+        await session.warm(opts.batchMax);
+      } catch (err) {
+        throw new Error(`model ${model.name} ${model.version} failed to load: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return new InferencePool(model, new InlineExecutor(session), opts);
+    }
     const ready = new Int32Array(new SharedArrayBuffer(8));
     const init: WorkerInit = { onnxPath: model.onnxPath, featureCount: FEATURE_COUNT, warmRows: opts.batchMax, ready };
     const piscina = new Piscina({
@@ -95,7 +144,7 @@ export class InferencePool {
       }
       await new Promise((r) => setTimeout(r, 5));
     }
-    return new InferencePool(model, piscina, opts);
+    return new InferencePool(model, new PiscinaExecutor(piscina, opts.workers), opts);
   }
 
   setObserver(o: PoolObserver): void {
@@ -126,7 +175,7 @@ export class InferencePool {
       this.waitingRows += b.n;
       this.current = new Batch(this.opts.batchMax);
     }
-    if (this.inFlight < this.opts.workers && !this.scheduled) {
+    if (this.inFlight < this.executor.slots && !this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flushNow);
     }
@@ -134,7 +183,7 @@ export class InferencePool {
   }
 
   private flush(): void {
-    while (this.inFlight < this.opts.workers) {
+    while (this.inFlight < this.executor.slots) {
       let b = this.waiting.shift();
       if (b !== undefined) this.waitingRows -= b.n;
       else if (this.current.n > 0) {
@@ -149,8 +198,7 @@ export class InferencePool {
     this.inFlight++;
     const started = performance.now();
     const task: ScoreTask = { rows: b.rows, n: b.n };
-    // The batch's buffer moves to the worker: no copy of the feature matrix.
-    this.piscina.run(task, { transferList: [b.rows.buffer as ArrayBuffer] }).then(
+    this.executor.run(task).then(
       (scores: Float32Array) => {
         this.observer?.batch(b.n, (performance.now() - started) / 1000);
         for (let i = 0; i < b.n; i++) b.resolves[i]!(scores[i]!);
@@ -180,6 +228,6 @@ export class InferencePool {
     this.closed = true;
     this.flush();
     while (this.inFlight > 0 || this.queued > 0) await new Promise((r) => setTimeout(r, 5));
-    await this.piscina.destroy();
+    await this.executor.close();
   }
 }
