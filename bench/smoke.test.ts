@@ -1,0 +1,24 @@
+/**
+ * CI smoke of the benchmarks: each starts, runs briefly and prints its table. Only that is
+ * checked — timings never decide a test.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../src/core/config.js';
+
+const run = promisify(execFile);
+
+describe('bench smoke', () => {
+  it('hotpath prints its table', async () => {
+    const { stdout } = await run(process.execPath, [join(REPO_ROOT, 'dist/bench/hotpath.js'), '--quick'], { timeout: 120_000 });
+    expect(stdout).toContain('| task | mean µs | p99 µs | ops/s |');
+    expect(stdout).toMatch(/\| inference: batch of 128, on the event loop \| [\d.]+ \|/);
+  }, 150_000);
+
+  it('windows-memory prints its table', async () => {
+    const { stdout } = await run(process.execPath, ['--expose-gc', join(REPO_ROOT, 'dist/bench/windows-memory.js'), '--users', '20000', '--events', '3'], { timeout: 60_000 });
+    expect(stdout).toMatch(/\| 20,000 \| 3 \|/);
+  }, 90_000);
+});
