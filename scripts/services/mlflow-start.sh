@@ -73,9 +73,9 @@ else
   export MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true
   export MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY="${MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY:-c2NvcmVnYXRlLWxvY2FsLW1sZmxvdy13ZWJob29rcyE=}"
   # The server caches "webhooks per event" for 60 s by default and does not invalidate the
-  # cache when a webhook is created: a webhook made right after an event of the same kind
-  # would be skipped for up to a minute. 1 s keeps local tests deterministic.
-  export MLFLOW_WEBHOOK_CACHE_TTL="${MLFLOW_WEBHOOK_CACHE_TTL:-1}"
+  # cache when a webhook is created or deleted: a webhook made within a minute after an
+  # event of the same kind would miss deliveries. 0 = no cache (one small query per event).
+  export MLFLOW_WEBHOOK_CACHE_TTL="${MLFLOW_WEBHOOK_CACHE_TTL:-0}"
   # No job runner (huey consumer processes for GenAI jobs) and no telemetry.
   export MLFLOW_SERVER_ENABLE_JOB_EXECUTION="${MLFLOW_SERVER_ENABLE_JOB_EXECUTION:-false}"
   export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true

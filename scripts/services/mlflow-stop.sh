@@ -31,21 +31,26 @@ for a in "$@"; do
   esac
 done
 
+# group_alive PGID -> 0 while a live (non-zombie) process is in process group PGID.
+# start_detached ran the server with setsid, so its pid is also the group id its
+# uvicorn worker shares; the exited leader may linger as a zombie until reaped.
+group_alive() {
+  ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^[ZX]/ { found = 1 } END { exit !found }'
+}
+
 if mlflow_is_ours; then
   PID="$(cat "$MLFLOW_PIDFILE")"
   log "stopping MLflow (pid $PID)"
   kill -TERM "$PID" 2>/dev/null || true
   for _ in $(seq 1 300); do
-    pid_alive "$PID" || break
+    group_alive "$PID" || break
     sleep 0.1
   done
-  # start_detached ran it with setsid: its pid is also its process group id, which the
-  # uvicorn worker shares. Kill whatever of that group is still there.
-  if pid_alive "$PID" || kill -0 -- "-$PID" 2>/dev/null; then
+  if group_alive "$PID"; then
     log "MLflow did not exit after 30s; sending SIGKILL to process group $PID"
     kill -KILL -- "-$PID" 2>/dev/null || true
+    while group_alive "$PID"; do sleep 0.1; done
   fi
-  while pid_alive "$PID"; do sleep 0.1; done
 fi
 rm -f "$MLFLOW_PIDFILE" "$MLFLOW_ENV"
 if [[ "$CLEAN" == 1 && -d "$MLFLOW_DIR" ]]; then
