@@ -40,7 +40,9 @@ export class RegistryFollower {
   /** Loads `version` as the champion unless it already serves. */
   async promote(version: string, origin: string): Promise<'serving' | 'unchanged'> {
     if (this.manager.activeVersion === version) return 'unchanged';
+    const t0 = performance.now();
     const dir = await this.fetch(version);
+    this.log.info('model downloaded', { version, origin, ms: Math.round(performance.now() - t0) });
     await this.manager.activate({ dir, name: this.opts.modelName, version, origin });
     return 'serving';
   }

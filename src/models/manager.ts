@@ -34,6 +34,8 @@ export interface LifecycleEvent {
   origin: string;
   outcome: 'serving' | 'rejected' | 'removed';
   reason?: string;
+  /** Validation and warm-up time before the switch (or the rejection). */
+  tookMs?: number;
 }
 
 export class ModelRejected extends Error {
@@ -85,7 +87,9 @@ export class ModelManager {
   /** Validates, warms and switches to `source`. Throws ModelRejected; the old model keeps serving. */
   activate(source: ModelSource, action: 'activate' | 'rollback' = 'activate'): Promise<ModelDescriptor> {
     return this.serial(async () => {
+      const t0 = performance.now();
       const pool = await this.candidate(source, action, this.poolOptions);
+      const tookMs = Math.round(performance.now() - t0);
       const old = this.scorer.pool;
       const oldServing = this.active;
       this.scorer.pool = pool; // the switch
@@ -99,8 +103,8 @@ export class ModelManager {
       }
       this.metrics.modelInfo.set({ name: pool.model.name, version: pool.model.version }, 1);
       this.metrics.modelSwaps.inc({ action });
-      this.record({ action, name: pool.model.name, version: pool.model.version, origin: source.origin, outcome: 'serving' });
-      this.log.info('model serving', { name: pool.model.name, version: pool.model.version, origin: source.origin, action });
+      this.record({ action, name: pool.model.name, version: pool.model.version, origin: source.origin, outcome: 'serving', tookMs });
+      this.log.info('model serving', { name: pool.model.name, version: pool.model.version, origin: source.origin, action, tookMs });
       if (old !== null) await old.close(); // drains what it was given, then stops its workers
       return pool.model;
     });
