@@ -210,3 +210,11 @@ describe('operations endpoints', () => {
     expect(gw.exited()).toBe(false);
   });
 });
+
+describe('admin-only reads', () => {
+  it("a user's window needs the admin token (disabled when ADMIN_TOKEN is unset)", async () => {
+    const r = await fetch(`${gw.url}/v1/users/user-1/window`);
+    expect(r.status).toBe(403);
+    expect(((await r.json()) as ErrorAnswer).error.code).toBe('ADMIN_DISABLED');
+  });
+});

@@ -48,7 +48,7 @@ beforeAll(async () => {
   svc = await startServices({ log: process.env['SERVICES_LOG'] ? (t) => process.stderr.write(t) : undefined });
   kafka = new Kafka({ clientId: 'backbone-test', brokers: [svc.kafkaBrokers], logLevel: logLevel.NOTHING });
   registry = new SchemaRegistry({ host: svc.registryUrl });
-  env = { KAFKA_BROKERS: svc.kafkaBrokers, SCHEMA_REGISTRY_URL: svc.registryUrl, SPOOL_DIR: spoolDir, KAFKA_GROUP_ID: `gw-${run}`, ...topics };
+  env = { ADMIN_TOKEN: 'backbone-admin', KAFKA_BROKERS: svc.kafkaBrokers, SCHEMA_REGISTRY_URL: svc.registryUrl, SPOOL_DIR: spoolDir, KAFKA_GROUP_ID: `gw-${run}`, ...topics };
 }, 300_000);
 
 afterAll(async () => {
@@ -72,7 +72,7 @@ interface WindowAnswer {
 }
 
 async function window(userId: string): Promise<WindowAnswer | undefined> {
-  const r = await fetch(`${gw!.url}/v1/users/${encodeURIComponent(userId)}/window`);
+  const r = await fetch(`${gw!.url}/v1/users/${encodeURIComponent(userId)}/window`, { headers: { authorization: 'Bearer backbone-admin' } });
   return r.status === 200 ? ((await r.json()) as WindowAnswer) : undefined;
 }
 
