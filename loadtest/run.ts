@@ -1,0 +1,810 @@
+/**
+ * Whole-gateway load test, side by side on this machine in one run:
+ *   (a) echo     bare uWebSockets.js: JSON.parse + echo (the transport ceiling)
+ *   (b) scoregate dist/src/main.js
+ *   (c) fastify  Fastify + onnxruntime-node on the main thread, same model and features, no batching
+ *   (d) mlflow   `mlflow models serve` (features precomputed: inference + HTTP only)
+ *
+ * Each target is a child process on a free loopback port; once ready it gets a short warm-up,
+ * (1) a fixed-rate open-loop run for latency, (2) a saturation run with autocannon for
+ * throughput, and for (a)/(b) a WebSocket run (one connection, a window of messages in flight).
+ * Children are stopped at the end and on any error or signal.
+ *
+ *   npm install --prefix loadtest && npx tsc -p tsconfig.json
+ *   node dist/loadtest/run.js [--quick] [--targets a,b,c,d] [--out DIR] [--rate 5000]
+ *
+ * Writes DIR/latest.md, DIR/latest.json, DIR/latency.png (default loadtest/results, with
+ * --quick loadtest/results/quick). Targets inherit the environment (INFERENCE_WORKERS etc. for
+ * scoregate, ORT_INTRA_OP_THREADS for the Fastify rival); LOADTEST_NODE_ARGS adds node flags
+ * to the Node targets. See loadtest/README.md.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { paced, type PacedResult } from './paced.js';
+import { Feed, Traffic } from './traffic.js';
+import { wsLoad, type WsResult } from './wsload.js';
+
+// ---------------------------------------------------------------- options
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const argv = process.argv.slice(2);
+function flag(name: string): string | undefined {
+  const i = argv.indexOf(name);
+  if (i < 0) return undefined;
+  const v = argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
+  return v;
+}
+for (const a of argv) {
+  if (a.startsWith('--') && !['--quick', '--targets', '--out', '--rate', '--connections', '--seconds', '--help'].includes(a)) {
+    console.error(`unknown flag ${a}`);
+    process.exit(2);
+  }
+}
+if (argv.includes('--help')) {
+  console.log('node dist/loadtest/run.js [--quick] [--targets a,b,c,d] [--out DIR] [--rate REQ_PER_S] [--connections N] [--seconds S]');
+  process.exit(0);
+}
+const QUICK = argv.includes('--quick');
+const TARGET_KEYS = (flag('--targets') ?? 'a,b,c,d').split(',').map((s) => s.trim()).filter(Boolean);
+const OUT = resolve(flag('--out') ?? join(ROOT, 'loadtest', 'results', QUICK ? 'quick' : ''));
+const RATE = Number(flag('--rate') ?? 5000);
+const SECONDS = Number(flag('--seconds') ?? (QUICK ? 2 : 10));
+const SAT_CONNECTIONS = Number(flag('--connections') ?? 50);
+const FIXED_CONNECTIONS = 64;
+const WS_WINDOW = 256;
+const WARMUP_S = QUICK ? 0.5 : 2;
+const BAD_SHARE = 0.02;
+const USERS = QUICK ? 8000 : 30000;
+const SEED = 20261127;
+if (!(RATE > 0) || !(SECONDS > 0) || !(SAT_CONNECTIONS > 0)) throw new Error('--rate, --seconds and --connections must be positive');
+for (const k of TARGET_KEYS) if (!'abcd'.includes(k) || k.length !== 1) throw new Error(`unknown target ${k}: use a, b, c, d`);
+
+const log = (msg: string): void => {
+  process.stderr.write(`[loadtest ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+};
+
+// ---------------------------------------------------------------- targets
+
+type Key = 'a' | 'b' | 'c' | 'd';
+
+interface TargetDef {
+  key: Key;
+  short: string;
+  name: string;
+  path: string;
+  readyPath: string;
+  ws: boolean;
+  metrics: boolean;
+  mlflow: boolean;
+  startTimeoutMs: number;
+  /** Why it cannot run here, or null. */
+  missing: () => string | null;
+  command: (port: number, tmp: string) => { cmd: string; args: string[]; env: NodeJS.ProcessEnv };
+}
+
+const VENV_BIN = join(ROOT, '.cache', 'venv', 'bin');
+/** Extra node flags for the Node targets (a, b, c), e.g. LOADTEST_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const NODE_ARGS = (process.env['LOADTEST_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
+const TARGETS: Record<Key, TargetDef> = {
+  a: {
+    key: 'a',
+    short: 'uWS echo',
+    name: 'bare uWebSockets.js JSON echo (transport ceiling)',
+    path: '/v1/score',
+    readyPath: '/readyz',
+    ws: true,
+    metrics: false,
+    mlflow: false,
+    startTimeoutMs: 15_000,
+    missing: () => (existsSync(join(ROOT, 'dist/loadtest/servers/echo.js')) ? null : 'dist/loadtest/servers/echo.js missing: run npx tsc -p tsconfig.json'),
+    command: (port) => ({ cmd: process.execPath, args: [...NODE_ARGS, join(ROOT, 'dist/loadtest/servers/echo.js')], env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' } }),
+  },
+  b: {
+    key: 'b',
+    short: 'scoregate',
+    name: 'scoregate (dist/src/main.js, default settings)',
+    path: '/v1/score',
+    readyPath: '/readyz',
+    ws: true,
+    metrics: true,
+    mlflow: false,
+    startTimeoutMs: 30_000,
+    missing: () => (existsSync(join(ROOT, 'dist/src/main.js')) ? null : 'dist/src/main.js missing: run npx tsc -p tsconfig.json'),
+    command: (port, tmp) => ({
+      cmd: process.execPath,
+      args: [...NODE_ARGS, join(ROOT, 'dist/src/main.js')],
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: join(tmp, 'data'),
+        SPOOL_DIR: join(tmp, 'spool'),
+        MODEL_CACHE_DIR: join(tmp, 'models'),
+        KAFKA_BROKERS: '',
+        MLFLOW_TRACKING_URI: '',
+      },
+    }),
+  },
+  c: {
+    key: 'c',
+    short: 'Fastify+ORT',
+    name: 'Fastify + onnxruntime-node on the main thread (same features, session.run per request)',
+    path: '/v1/score',
+    readyPath: '/readyz',
+    ws: false,
+    metrics: false,
+    mlflow: false,
+    startTimeoutMs: 30_000,
+    missing: () => (existsSync(join(ROOT, 'loadtest/node_modules/fastify')) ? null : 'fastify not installed: run npm install --prefix loadtest'),
+    command: (port) => ({ cmd: process.execPath, args: [...NODE_ARGS, join(ROOT, 'loadtest/servers/fastify-onnx.mjs')], env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' } }),
+  },
+  d: {
+    key: 'd',
+    short: 'MLflow serve',
+    name: 'mlflow models serve --env-manager local (precomputed features: inference + HTTP only)',
+    path: '/invocations',
+    readyPath: '/ping',
+    ws: false,
+    metrics: false,
+    mlflow: true,
+    startTimeoutMs: 120_000,
+    missing: () => (existsSync(join(VENV_BIN, 'mlflow')) ? null : '.cache/venv has no mlflow: run bash models/build.sh'),
+    command: (port) => ({
+      cmd: join(VENV_BIN, 'mlflow'),
+      args: ['models', 'serve', '-m', resolve(ROOT, process.env['MODEL_DIR'] ?? 'models/fraud-detector'), '--env-manager', 'local', '-h', '127.0.0.1', '-p', String(port)],
+      // mlflow execs `uvicorn` by name: the venv's bin must be on PATH.
+      env: { ...process.env, PATH: `${VENV_BIN}:${process.env['PATH'] ?? ''}`, VIRTUAL_ENV: dirname(VENV_BIN) },
+    }),
+  },
+};
+
+// ---------------------------------------------------------------- children
+
+interface Child {
+  proc: ChildProcess;
+  pid: number;
+  port: number;
+  logFile: string;
+  exited: boolean;
+  exitCode: number | null;
+}
+const children = new Set<Child>();
+
+function killGroup(c: Child, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-c.pid, signal); // the child leads its own process group (detached)
+  } catch {
+    /* already gone */
+  }
+}
+process.on('exit', () => {
+  for (const c of children) if (!c.exited) killGroup(c, 'SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping children`);
+    for (const c of children) killGroup(c, 'SIGKILL');
+    process.exit(130);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a !== null ? a.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+async function startChild(t: TargetDef, tmp: string): Promise<Child> {
+  const port = await freePort();
+  const { cmd, args, env } = t.command(port, tmp);
+  const logFile = join(tmp, `${t.key}.log`);
+  const fd = openSync(logFile, 'a');
+  const proc = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', fd, fd], detached: true });
+  closeSync(fd);
+  if (proc.pid === undefined) throw new Error(`${t.short}: could not start ${cmd}`);
+  const c: Child = { proc, pid: proc.pid, port, logFile, exited: false, exitCode: null };
+  children.add(c);
+  proc.on('exit', (code) => {
+    c.exited = true;
+    c.exitCode = code;
+  });
+  const deadline = Date.now() + t.startTimeoutMs;
+  for (;;) {
+    if (c.exited) throw new Error(`${t.short} exited with ${c.exitCode} before it was ready:\n${tail(logFile)}`);
+    if (Date.now() > deadline) throw new Error(`${t.short} not ready after ${t.startTimeoutMs} ms:\n${tail(logFile)}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}${t.readyPath}`, { signal: AbortSignal.timeout(1000) });
+      await r.arrayBuffer();
+      if (r.status === 200) return c;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(100);
+  }
+}
+
+async function stopChild(c: Child): Promise<void> {
+  if (!c.exited) {
+    killGroup(c, 'SIGTERM');
+    const deadline = Date.now() + 8000;
+    while (!c.exited && Date.now() < deadline) await sleep(50);
+  }
+  // The group may hold grandchildren (mlflow's uvicorn) even when the leader is gone.
+  killGroup(c, 'SIGKILL');
+  children.delete(c);
+}
+
+/** CPU seconds used so far by every process in the group `pgid` (utime + stime, /proc). */
+function groupCpuSeconds(pgid: number): number {
+  const hz = 100;
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // f[0] is field 3 (state): pgrp is field 5, utime 14, stime 15.
+      if (Number(f[2]) !== pgid) continue;
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      /* process went away */
+    }
+  }
+  return ticks / hz;
+}
+
+/**
+ * Machine-wide CPU seconds so far (/proc/stat, all cores): `tasks` is user + nice + system + irq
+ * (time charged to processes), `softirq` is kernel work not charged to any process (loopback
+ * TCP, mostly), `steal` is time the hypervisor gave this VM's vCPUs to someone else.
+ */
+interface MachineCpu {
+  tasks: number;
+  softirq: number;
+  steal: number;
+}
+function machineCpu(): MachineCpu {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    return { tasks: (f[0]! + f[1]! + f[2]! + f[5]!) / 100, softirq: f[6]! / 100, steal: f[7]! / 100 };
+  } catch {
+    return { tasks: Number.NaN, softirq: Number.NaN, steal: Number.NaN };
+  }
+}
+
+function selfCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+// ---------------------------------------------------------------- stats
+
+interface Pcts {
+  p50: number;
+  p90: number;
+  p99: number;
+  p99_9: number;
+  max: number;
+}
+
+function percentiles(lat: Float64Array): Pcts {
+  const s = Float64Array.from(lat).sort();
+  const q = (p: number): number => (s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!);
+  return { p50: q(0.5), p90: q(0.9), p99: q(0.99), p99_9: q(0.999), max: s.length === 0 ? Number.NaN : s[s.length - 1]! };
+}
+
+function timeline(lat: Float64Array, issuedAt: Float64Array): FixedOut['timeline'] {
+  const secs = new Map<number, number[]>();
+  for (let i = 0; i < lat.length; i++) {
+    const s = Math.floor(issuedAt[i]! / 1000);
+    let a = secs.get(s);
+    if (a === undefined) secs.set(s, (a = []));
+    a.push(lat[i]!);
+  }
+  return [...secs.entries()]
+    .sort((x, y) => x[0] - y[0])
+    .map(([second, a]) => {
+      const p = percentiles(Float64Array.from(a));
+      return { second, n: a.length, p99: Math.round(p.p99 * 1000) / 1000, max: Math.round(p.max * 1000) / 1000 };
+    });
+}
+
+/** scoregate's /metrics, the histograms we need: cumulative bucket counts by `le`, summed over labels matching `match`. */
+interface Hist {
+  le: number[];
+  counts: number[];
+  sum: number;
+  count: number;
+}
+function parseHist(text: string, name: string, match: (labels: string) => boolean): Hist {
+  const by = new Map<number, number>();
+  let sum = 0;
+  let count = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^(\w+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (m === null) continue;
+    const metric = m[1]!;
+    const labels = m[2] ?? '';
+    const value = m[3]!;
+    if (!match(labels)) continue;
+    const v = Number(value);
+    if (metric === `${name}_bucket`) {
+      const le = /le="([^"]+)"/.exec(labels)?.[1] ?? '+Inf';
+      const key = le === '+Inf' ? Infinity : Number(le);
+      by.set(key, (by.get(key) ?? 0) + v);
+    } else if (metric === `${name}_sum`) sum += v;
+    else if (metric === `${name}_count`) count += v;
+  }
+  const le = [...by.keys()].sort((x, y) => x - y);
+  return { le, counts: le.map((k) => by.get(k)!), sum, count };
+}
+function histDelta(a: Hist, b: Hist): Hist {
+  return { le: b.le, counts: b.counts.map((c, i) => c - (a.counts[i] ?? 0)), sum: b.sum - a.sum, count: b.count - a.count };
+}
+/** Prometheus histogram_quantile: linear interpolation inside the bucket. */
+function histQuantile(h: Hist, q: number): number {
+  const total = h.counts[h.counts.length - 1] ?? 0;
+  if (total <= 0) return Number.NaN;
+  const rank = q * total;
+  for (let i = 0; i < h.le.length; i++) {
+    if (h.counts[i]! >= rank) {
+      const hi = h.le[i]!;
+      const lo = i === 0 ? 0 : h.le[i - 1]!;
+      const below = i === 0 ? 0 : h.counts[i - 1]!;
+      if (!Number.isFinite(hi)) return lo;
+      const inBucket = h.counts[i]! - below;
+      return lo + (hi - lo) * (inBucket === 0 ? 1 : (rank - below) / inBucket);
+    }
+  }
+  return Number.NaN;
+}
+
+async function scrape(port: number): Promise<string> {
+  const r = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
+  return r.text();
+}
+
+interface ServerSide {
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  inferenceBatches: number;
+  meanBatchRows: number;
+  meanBatchMs: number;
+}
+function serverSide(before: string, after: string): ServerSide {
+  const req = histDelta(
+    parseHist(before, 'scoregate_request_duration_seconds', (l) => l.includes('route="score"')),
+    parseHist(after, 'scoregate_request_duration_seconds', (l) => l.includes('route="score"')),
+  );
+  const rows = histDelta(parseHist(before, 'scoregate_inference_batch_rows', () => true), parseHist(after, 'scoregate_inference_batch_rows', () => true));
+  const bt = histDelta(
+    parseHist(before, 'scoregate_inference_batch_duration_seconds', () => true),
+    parseHist(after, 'scoregate_inference_batch_duration_seconds', () => true),
+  );
+  return {
+    requests: req.count,
+    p50Ms: histQuantile(req, 0.5) * 1000,
+    p99Ms: histQuantile(req, 0.99) * 1000,
+    meanMs: req.count > 0 ? (req.sum / req.count) * 1000 : Number.NaN,
+    inferenceBatches: rows.count,
+    meanBatchRows: rows.count > 0 ? rows.sum / rows.count : Number.NaN,
+    meanBatchMs: bt.count > 0 ? (bt.sum / bt.count) * 1000 : Number.NaN,
+  };
+}
+
+// ---------------------------------------------------------------- runs
+
+interface Cpu {
+  serverPct: number;
+  clientPct: number;
+  /** Other processes on the machine during the run (other people's builds and tests). */
+  otherPct: number;
+  /** Kernel softirq work (loopback networking), charged to no process. */
+  softirqPct: number;
+  /** CPU the hypervisor took away from this VM (other VMs on the host). */
+  stealPct: number;
+}
+
+interface FixedOut {
+  offeredRps: number;
+  achievedRps: number;
+  sent: number;
+  completed: number;
+  unsent: number;
+  statusCodes: Record<string, number>;
+  non2xx: number;
+  errors: number;
+  errorKinds: PacedResult['errorKinds'];
+  latencyMs: Pcts;
+  /** Per second of the run: requests completed, p99 and max latency (ms), to see stalls. */
+  timeline: { second: number; n: number; p99: number; max: number }[];
+  /** Percentiles of the `tookMs` the server put in its 2xx answers, when it does. */
+  tookMs: Pcts | null;
+  cpu: Cpu;
+  server: ServerSide | null;
+}
+interface SatOut {
+  rps: number;
+  requests: number;
+  statusCodes: Record<string, number>;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  latencyMs: { p50: number; p99: number; p99_9: number; max: number };
+  cpu: Cpu;
+  server: ServerSide | null;
+}
+interface WsOut {
+  msgPerS: number;
+  completed: number;
+  errorAnswers: number;
+  errorCodes: Record<string, number>;
+  lost: number;
+  closed: string | null;
+  latencyMs: Pcts;
+  tookMs: Pcts | null;
+  cpu: Cpu;
+  server: ServerSide | null;
+}
+interface TargetOut {
+  key: Key;
+  short: string;
+  name: string;
+  startupS?: number;
+  error?: string;
+  skipped?: string;
+  badShareSent?: number;
+  fixed?: FixedOut;
+  saturation?: SatOut;
+  ws?: WsOut;
+}
+
+async function measured<T>(c: Child, metrics: boolean, fn: () => Promise<T>): Promise<{ value: T; cpu: Cpu; server: ServerSide | null }> {
+  const before = metrics ? await scrape(c.port) : '';
+  const s0 = groupCpuSeconds(c.pid);
+  const c0 = selfCpuSeconds();
+  const m0 = machineCpu();
+  const t0 = performance.now();
+  const value = await fn();
+  const wall = (performance.now() - t0) / 1000;
+  const serverPct = ((groupCpuSeconds(c.pid) - s0) / wall) * 100;
+  const clientPct = ((selfCpuSeconds() - c0) / wall) * 100;
+  const m1 = machineCpu();
+  const otherPct = Math.max(0, ((m1.tasks - m0.tasks) / wall) * 100 - serverPct - clientPct);
+  const cpu = { serverPct, clientPct, otherPct, softirqPct: ((m1.softirq - m0.softirq) / wall) * 100, stealPct: ((m1.steal - m0.steal) / wall) * 100 };
+  const server = metrics ? serverSide(before, await scrape(c.port)) : null;
+  return { value, cpu, server };
+}
+
+function cannon(c: Child, t: TargetDef, feed: Feed, connections: number, seconds: number): Promise<autocannon.Result> {
+  const body = (): string => feed.next();
+  return autocannon({
+    url: `http://127.0.0.1:${c.port}`,
+    connections,
+    pipelining: 1,
+    duration: seconds,
+    timeout: 10,
+    requests: [
+      {
+        method: 'POST',
+        path: t.path,
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req) => ({ ...req, body: body() }),
+      },
+    ],
+  });
+}
+
+function statusCounts(r: autocannon.Result): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) out[code] = (v as { count?: number }).count ?? 0;
+  return out;
+}
+
+async function runTarget(t: TargetDef, traffic: Traffic, tmp: string): Promise<TargetOut> {
+  const out: TargetOut = { key: t.key, short: t.short, name: t.name };
+  const missing = t.missing();
+  if (missing !== null) {
+    out.skipped = missing;
+    log(`(${t.key}) ${t.short}: skipped: ${missing}`);
+    return out;
+  }
+  const feed = new Feed(traffic, `lt${Date.now().toString(36)}${t.key}`, t.mlflow);
+  log(`(${t.key}) ${t.short}: starting`);
+  const t0 = performance.now();
+  const c = await startChild(t, tmp);
+  try {
+    out.startupS = (performance.now() - t0) / 1000;
+    log(`(${t.key}) ${t.short}: ready on port ${c.port} after ${out.startupS.toFixed(1)} s; warm-up ${WARMUP_S} s`);
+    await cannon(c, t, feed, 8, WARMUP_S);
+
+    log(`(${t.key}) ${t.short}: fixed rate ${RATE} req/s for ${SECONDS} s`);
+    const badBefore = feed.bad;
+    const seqBefore = feed.seq;
+    const fx = await measured(c, t.metrics, () =>
+      paced({ host: '127.0.0.1', port: c.port, path: t.path, rate: RATE, durationMs: SECONDS * 1000, connections: FIXED_CONNECTIONS, body: () => feed.next() }),
+    );
+    const p: PacedResult = fx.value;
+    out.fixed = {
+      offeredRps: RATE,
+      achievedRps: p.achievedRps,
+      sent: p.sent,
+      completed: p.completed,
+      unsent: p.unsent,
+      statusCodes: p.statusCodes,
+      non2xx: p.non2xx,
+      errors: p.errors,
+      errorKinds: p.errorKinds,
+      latencyMs: percentiles(p.latencies),
+      timeline: timeline(p.latencies, p.issuedAtMs),
+      tookMs: p.serverMs.length > 0 ? percentiles(p.serverMs) : null,
+      cpu: fx.cpu,
+      server: fx.server,
+    };
+    if (!t.mlflow) out.badShareSent = (feed.bad - badBefore) / Math.max(1, feed.seq - seqBefore);
+
+    log(`(${t.key}) ${t.short}: saturation, ${SAT_CONNECTIONS} connections for ${SECONDS} s`);
+    const sat = await measured(c, t.metrics, () => cannon(c, t, feed, SAT_CONNECTIONS, SECONDS));
+    const r = sat.value;
+    out.saturation = {
+      rps: r.requests.average,
+      requests: r.requests.total,
+      statusCodes: statusCounts(r),
+      non2xx: r.non2xx,
+      errors: r.errors,
+      timeouts: r.timeouts,
+      latencyMs: { p50: r.latency.p50, p99: r.latency.p99, p99_9: r.latency.p99_9, max: r.latency.max },
+      cpu: sat.cpu,
+      server: sat.server,
+    };
+
+    if (t.ws) {
+      log(`(${t.key}) ${t.short}: WebSocket /v1/stream, window ${WS_WINDOW}, ${SECONDS} s`);
+      const w = await measured(c, t.metrics, () =>
+        wsLoad({ url: `ws://127.0.0.1:${c.port}/v1/stream`, window: WS_WINDOW, durationMs: SECONDS * 1000, maxMessages: 5_000_000, transaction: () => feed.next(true) }),
+      );
+      const v: WsResult = w.value;
+      out.ws = {
+        msgPerS: v.msgPerS,
+        completed: v.completed,
+        errorAnswers: v.errorAnswers,
+        errorCodes: v.errorCodes,
+        lost: v.lost,
+        closed: v.closed,
+        latencyMs: percentiles(v.latencies),
+        tookMs: v.serverMs.length > 0 ? percentiles(v.serverMs) : null,
+        cpu: w.cpu,
+        server: w.server,
+      };
+    }
+  } finally {
+    await stopChild(c);
+    if (c.exitCode !== null && c.exitCode !== 0 && c.exitCode !== 143 && !t.mlflow) log(`(${t.key}) ${t.short}: exited with ${c.exitCode}:\n${tail(c.logFile, 5)}`);
+  }
+  log(`(${t.key}) ${t.short}: done`);
+  return out;
+}
+
+// ---------------------------------------------------------------- report
+
+function machine(): { cpu: string; cores: number; memoryGiB: number; node: string; os: string } {
+  let cpu = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpu;
+  } catch {
+    /* not Linux */
+  }
+  return { cpu, cores: os.availableParallelism(), memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10, node: process.version, os: `${os.type()} ${os.release()}` };
+}
+
+function git(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return head + (dirty ? ' (with uncommitted changes)' : '');
+  } catch {
+    return 'unknown';
+  }
+}
+
+const ms = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const int = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '–' : Math.round(v).toLocaleString('en-US'));
+const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || !(b > 0) ? '–' : `${(a / b).toFixed(a / b >= 10 ? 1 : 2)}×`);
+
+function codes(c: Record<string, number>): string {
+  const parts = Object.entries(c)
+    .filter(([k]) => !k.startsWith('2'))
+    .sort()
+    .map(([k, v]) => `${k}: ${v}`);
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+}
+
+function tables(results: TargetOut[]): string {
+  const a = results.find((r) => r.key === 'a')?.saturation?.rps;
+  const d = results.find((r) => r.key === 'd')?.saturation?.rps;
+  const lines: string[] = [];
+  lines.push(
+    `| target | saturation req/s | vs (a) | vs (d) | fixed ${RATE} req/s: achieved | p50 ms | p99 ms | p99.9 ms | server p99 ms | non-2xx (fixed / saturation) | errors |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
+  );
+  for (const r of results) {
+    const label = `(${r.key}) ${r.short}`;
+    if (r.skipped !== undefined || r.error !== undefined) {
+      const why = (r.skipped ?? r.error ?? '').split('\n').filter((l) => l.trim() !== '');
+      const text = (why.length > 1 ? `${why[0]} … ${why[why.length - 1]}` : (why[0] ?? '')).replace(/\|/g, '\\|').slice(0, 300);
+      lines.push(`| ${label} | ${r.skipped !== undefined ? 'skipped' : 'FAILED'}: ${text} |  |  |  |  |  |  |  |  |  |`);
+      continue;
+    }
+    const f = r.fixed!;
+    const s = r.saturation!;
+    const saturated = f.achievedRps < 0.95 * RATE ? ` (saturated${f.unsent > 0 ? `; ${int(f.unsent)} never sent` : ''})` : '';
+    const pct = (n: number, total: number): string => (total > 0 ? `${((n / total) * 100).toFixed(1)}%` : '–');
+    const serverP99 = f.server !== null ? ms(f.server.p99Ms) : f.tookMs !== null ? `${ms(f.tookMs.p99)}*` : '–';
+    lines.push(
+      `| ${label} | ${int(s.rps)} | ${ratio(s.rps, a)} | ${ratio(s.rps, d)} | ${int(f.achievedRps)}${saturated} | ${ms(f.latencyMs.p50)} | ${ms(f.latencyMs.p99)} | ${ms(f.latencyMs.p99_9)} | ${serverP99} | ${pct(f.non2xx, f.completed)} / ${pct(s.non2xx, s.requests)}${codes(s.statusCodes)} | ${f.errors + s.errors} |`,
+    );
+  }
+  const ws = results.filter((r) => r.ws !== undefined);
+  if (ws.length > 0) {
+    lines.push('', `WebSocket /v1/stream: one connection, ${WS_WINDOW} messages in flight, ${SECONDS} s`, '');
+    lines.push('| target | messages/s | round trip p50 ms | p99 ms | p99.9 ms | server p99 ms | error answers |', '|---|---:|---:|---:|---:|---:|---|');
+    for (const r of ws) {
+      const w = r.ws!;
+      lines.push(
+        `| (${r.key}) ${r.short} | ${int(w.msgPerS)} | ${ms(w.latencyMs.p50)} | ${ms(w.latencyMs.p99)} | ${ms(w.latencyMs.p99_9)} | ${w.tookMs !== null ? `${ms(w.tookMs.p99)}*` : '–'} | ${w.errorAnswers}${codes(w.errorCodes)}${w.lost > 0 ? `, ${w.lost} unanswered` : ''}${w.closed !== null ? `, closed ${w.closed}` : ''} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+function details(results: TargetOut[]): string {
+  const lines: string[] = ['| target | run | server CPU % | harness CPU % | softirq % | other processes % | stolen by host % | notes |', '|---|---|---:|---:|---:|---:|---:|---|'];
+  for (const r of results) {
+    const runs: [string, { cpu: Cpu; server: ServerSide | null } | undefined][] = [
+      ['fixed', r.fixed],
+      ['saturation', r.saturation],
+      ['websocket', r.ws],
+    ];
+    for (const [name, x] of runs) {
+      if (x === undefined) continue;
+      const sv = x.server;
+      const parts: string[] = [];
+      if (name === 'saturation' && r.saturation !== undefined) parts.push(`client p50 ${ms(r.saturation.latencyMs.p50)} / p99 ${ms(r.saturation.latencyMs.p99)} ms at ${SAT_CONNECTIONS} connections`);
+      if (sv !== null && name !== 'websocket') parts.push(`server histogram p50 ${ms(sv.p50Ms)} / p99 ${ms(sv.p99Ms)} / mean ${ms(sv.meanMs)} ms`);
+      const took = name === 'fixed' ? r.fixed?.tookMs : name === 'websocket' ? r.ws?.tookMs : null;
+      if (took !== null && took !== undefined) parts.push(`server tookMs p50 ${ms(took.p50)} / p99 ${ms(took.p99)} ms`);
+      if (sv !== null) parts.push(`${int(sv.inferenceBatches)} inference runs of ${sv.meanBatchRows.toFixed(1)} rows, ${ms(sv.meanBatchMs)} ms each (dispatch → scores back)`);
+      const note = parts.join('; ');
+      lines.push(`| (${r.key}) ${r.short} | ${name} | ${x.cpu.serverPct.toFixed(0)} | ${x.cpu.clientPct.toFixed(0)} | ${x.cpu.softirqPct.toFixed(0)} | ${x.cpu.otherPct.toFixed(0)} | ${x.cpu.stealPct.toFixed(0)} | ${note} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const command = `node ${relative(ROOT, process.argv[1] ?? 'dist/loadtest/run.js')}${argv.length > 0 ? ' ' + argv.join(' ') : ''}`;
+  mkdirSync(OUT, { recursive: true });
+  const tmp = mkdtempSync(join(os.tmpdir(), 'scoregate-loadtest-'));
+  const b0 = machineCpu();
+  await sleep(1000);
+  const b1 = machineCpu();
+  const backgroundPct = (b1.tasks - b0.tasks + b1.steal - b0.steal) * 100;
+  if (backgroundPct > 25) log(`warning: the machine is already busy (${backgroundPct.toFixed(0)}% CPU used by other processes or stolen by the host): results will be noisy`);
+  log(`traffic: generating ${USERS} users over 2 days (compressed into the last 23.5 h), ${BAD_SHARE * 100}% bad`);
+  const traffic = new Traffic({ users: USERS, seed: SEED, badShare: BAD_SHARE });
+  log(`traffic: ${traffic.size} transactions (${traffic.badCount} bad), ${traffic.rowCount} precomputed feature rows for MLflow`);
+
+  const results: TargetOut[] = [];
+  for (const key of TARGET_KEYS as Key[]) {
+    const t = TARGETS[key];
+    try {
+      results.push(await runTarget(t, traffic, tmp));
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      log(`(${key}) ${t.short}: FAILED: ${msg}`);
+      results.push({ key, short: t.short, name: t.name, error: msg });
+    }
+  }
+
+  const m = machine();
+  const date = new Date().toISOString();
+  const settings = {
+    quick: QUICK,
+    rate: RATE,
+    seconds: SECONDS,
+    warmupSeconds: WARMUP_S,
+    fixedConnections: FIXED_CONNECTIONS,
+    saturationConnections: SAT_CONNECTIONS,
+    pipelining: 1,
+    wsWindow: WS_WINDOW,
+    traffic: { users: USERS, days: 2, seed: SEED, transactions: traffic.size, bad: traffic.badCount, badShare: BAD_SHARE, mlflowRows: traffic.rowCount },
+  };
+  const maxOther = Math.max(0, ...results.flatMap((r) => [r.fixed, r.saturation, r.ws].map((x) => (x === undefined ? 0 : x.cpu.otherPct + x.cpu.stealPct))));
+  const json = { date, command, git: git(), machine: m, backgroundCpuPct: backgroundPct, maxOtherCpuPct: maxOther, settings, targets: results, wallSeconds: (Date.now() - started) / 1000 };
+  const table = tables(results);
+  const md = [
+    '# scoregate load test',
+    '',
+    `- date: ${date}`,
+    `- command: \`${command}\` (git ${json.git})`,
+    `- machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB memory, ${m.os}, Node ${m.node}`,
+    `- everything on this machine over loopback: the load generator (this process, one thread) shares the ${m.cores} cores with the target`,
+    `- CPU not ours (other processes + stolen by the hypervisor): ${backgroundPct.toFixed(0)}% just before the run, at most ${maxOther.toFixed(0)}% during a run (of ${m.cores * 100}%)${maxOther > 25 ? ' — **the machine was shared: numbers are noisy** (see the CPU table)' : ''}`,
+    `- traffic: synthetic generator, ${USERS} users, 2 days of event time compressed into the last 23.5 h and replayed onto the wall clock; ${traffic.size} transactions cycled with fresh transactionIds (a wrap-around moves to new user ids); ${(BAD_SHARE * 100).toFixed(0)}% bad requests (invalid JSON, missing or bad fields: 400 by design, counted as non-2xx)`,
+    `- (d) MLflow gets the same transactions' features precomputed by the gateway's FeatureEngine, as dataframe_split rows (valid rows only): it is measured on inference + HTTP only, without parsing, quality checks or feature windows`,
+    `- fixed rate: ${RATE} req/s offered open-loop for ${SECONDS} s over ${FIXED_CONNECTIONS} keep-alive connections (loadtest/paced.ts); latency counts from when the generator issued a request (waiting in its queue when all connections are busy), so a target that falls behind shows it: "saturated" when it completed < 95% of the offered rate, "never sent" for requests still queued at the end`,
+    `- errors: connection errors, timeouts, and requests unanswered 2 s after a run's end`,
+    `- saturation: autocannon, ${SAT_CONNECTIONS} connections, pipelining 1, ${SECONDS} s, after a ${WARMUP_S} s warm-up at 8 connections`,
+    `- server p99: scoregate's own \`scoregate_request_duration_seconds\` (route score) histogram delta over the run, interpolated within its buckets (1, 1.5, 2, 3, 5, 7.5 ms …); values marked * are percentiles of the \`tookMs\` each answer carries (scoregate: request received → answer written; the Fastify rival: onRequest hook → handler returns, i.e. without writing the answer)`,
+    '',
+    table,
+    '',
+    'CPU (of 100% per core; the load generator runs beside the target on the same cores) and scoregate internals:',
+    '',
+    details(results),
+    '',
+    'Fixed-rate run, second by second (requests issued in that second: p99 / max latency, ms) — a stall shows as one bad second:',
+    '',
+    ...results
+      .filter((r) => r.fixed !== undefined)
+      .map((r) => `- (${r.key}) ${r.short}: ${r.fixed!.timeline.map((x) => `${ms(x.p99)}/${ms(x.max)}`).join(' · ')}`),
+    '',
+  ].join('\n');
+
+  const jsonPath = join(OUT, 'latest.json');
+  writeFileSync(jsonPath, JSON.stringify(json, null, 2) + '\n');
+  writeFileSync(join(OUT, 'latest.md'), md);
+  const py = join(VENV_BIN, 'python');
+  const png = join(OUT, 'latency.png');
+  if (existsSync(py)) {
+    try {
+      execFileSync(py, [join(ROOT, 'loadtest', 'plot.py'), jsonPath, png], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 60_000 });
+    } catch (err) {
+      log(`plot failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  } else log('plot skipped: no .cache/venv python (bash models/build.sh makes it, with matplotlib)');
+
+  console.log(`\n${table}\n`);
+  log(`wrote ${relative(ROOT, join(OUT, 'latest.md'))}, ${relative(ROOT, jsonPath)}${existsSync(png) ? `, ${relative(ROOT, png)}` : ''} in ${json.wallSeconds.toFixed(0)} s`);
+  rmSync(tmp, { recursive: true, force: true });
+  return results.some((r) => r.error !== undefined) ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    for (const c of children) killGroup(c, 'SIGKILL');
+    process.exit(1);
+  },
+);
