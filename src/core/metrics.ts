@@ -90,6 +90,12 @@ export class Metrics {
 
   private readonly passed = new Map<string, number>();
   private readonly checked = new Map<string, number>();
+  // Label children resolved once: prom-client hashes a label object on every inc() otherwise,
+  // which the profile showed as a measurable share of the request path.
+  private readonly checkChildren = new Map<string, { inc(): void }>();
+  private readonly ratioChildren = new Map<string, { set(v: number): void }>();
+  private readonly outcomeChildren = new Map<string, { inc(): void }>();
+  private readonly riskChildren = new Map<string, { inc(): void }>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'scoregate_' });
@@ -101,11 +107,30 @@ export class Metrics {
 
   /** Counts one run of a quality check and keeps its pass ratio current. */
   check(check: (typeof QUALITY_CHECKS)[number], pass: boolean): void {
-    this.qualityChecks.inc({ check, result: pass ? 'pass' : 'fail' });
+    const key = pass ? check : check + '!';
+    let c = this.checkChildren.get(key);
+    if (c === undefined) this.checkChildren.set(key, (c = this.qualityChecks.labels(check, pass ? 'pass' : 'fail')));
+    c.inc();
     const p = this.passed.get(check)! + (pass ? 1 : 0);
     const n = this.checked.get(check)! + 1;
     this.passed.set(check, p);
     this.checked.set(check, n);
-    this.qualityRatio.set({ check }, p / n);
+    let r = this.ratioChildren.get(check);
+    if (r === undefined) this.ratioChildren.set(check, (r = this.qualityRatio.labels(check)));
+    r.set(p / n);
+  }
+
+  /** Counts a transaction's outcome (scored, or the error code that stopped it). */
+  outcome(source: string, outcome: string): void {
+    const key = source + '|' + outcome;
+    let c = this.outcomeChildren.get(key);
+    if (c === undefined) this.outcomeChildren.set(key, (c = this.transactions.labels(source, outcome)));
+    c.inc();
+  }
+
+  riskCategory(category: string): void {
+    let c = this.riskChildren.get(category);
+    if (c === undefined) this.riskChildren.set(category, (c = this.risk.labels(category)));
+    c.inc();
   }
 }

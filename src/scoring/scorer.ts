@@ -96,7 +96,7 @@ export class Scorer {
       // Not scored: a retry with the same transactionId must not be refused as a duplicate.
       this.engine.forget(tx);
       const e = asScoregateError(err);
-      m.transactions.inc({ source, outcome: e.code });
+      m.outcome(source, e.code);
       throw e;
     } finally {
       m.inFlight.dec();
@@ -113,8 +113,8 @@ export class Scorer {
       scoredAt: this.now(),
       challenger: null,
     };
-    m.transactions.inc({ source, outcome: 'scored' });
-    m.risk.inc({ category: risk });
+    m.outcome(source, 'scored');
+    m.riskCategory(risk);
     m.qualityScore.observe(quality.score);
     if (chScore === null || ch === null) this.toSink(ev);
     else {
@@ -139,7 +139,7 @@ export class Scorer {
 
   /** Records a transaction that failed before scoring: metrics and, for bad input, a dead letter. */
   reject(e: ScoregateError, source: Source, receivedAt: number, raw: () => string): void {
-    this.metrics.transactions.inc({ source, outcome: e.code });
+    this.metrics.outcome(source, e.code);
     if (e.status >= 500) return; // our failure, not the event's: nothing for the dead-letter topic
     let text = raw();
     if (text.length > DEAD_LETTER_MAX_RAW) text = text.slice(0, DEAD_LETTER_MAX_RAW);
