@@ -12,7 +12,8 @@ import { postJson, startGateway, validTx, type RunningGateway } from '../../test
 let gw: RunningGateway;
 
 beforeAll(async () => {
-  gw = await startGateway({ MAX_BODY_BYTES: '262144', BATCH_MAX_ITEMS: '50' });
+  // Inference on the event loop here (the 2-core default); the WebSocket test runs a worker pool.
+  gw = await startGateway({ MAX_BODY_BYTES: '262144', BATCH_MAX_ITEMS: '50', INFERENCE_WORKERS: '0' });
 });
 afterAll(async () => {
   expect(await gw.stop()).toBe(0);
