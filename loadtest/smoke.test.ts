@@ -1,0 +1,27 @@
+/**
+ * CI smoke of the load test: the whole harness (all four targets, HTTP fixed-rate and
+ * saturation runs, the WebSocket run) starts, runs briefly, prints its table and stops its
+ * children. Only that is checked — timings never decide a test.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../src/core/config.js';
+
+const run = promisify(execFile);
+
+describe('loadtest smoke', () => {
+  it('runs every target briefly and writes its table', async () => {
+    // The MLflow rival needs the pipeline's venv; make sure it exists (cached after the first run).
+    await run('bash', [join(REPO_ROOT, 'scripts/services/mlflow-venv.sh')], { timeout: 900_000 });
+    const out = mkdtempSync(join(tmpdir(), 'loadtest-'));
+    const { stdout } = await run(process.execPath, [join(REPO_ROOT, 'dist/loadtest/run.js'), '--quick', '--out', out], { timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
+    expect(stdout).toContain('| target | saturation req/s |');
+    const md = readFileSync(join(out, 'latest.md'), 'utf8');
+    for (const t of ['(a) uWS echo', '(b) scoregate', '(c) Fastify+ORT', '(d) MLflow serve']) expect(md).toMatch(new RegExp(`\\| ${t.replace(/[()+]/g, '\\$&')} \\| [\\d,]+ \\|`));
+    expect(md).toContain('WebSocket /v1/stream');
+  }, 900_000);
+});
