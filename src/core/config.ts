@@ -62,6 +62,7 @@ export interface Config {
   webhookMaxAgeS: number;
   adminToken: string;
   modelCacheDir: string;
+  windowPreloadUsers: number;
 }
 
 type Kind = 'int' | 'string' | 'path' | 'enum';
@@ -126,6 +127,7 @@ export const SETTINGS = [
   s({ env: 'WEBHOOK_MAX_AGE_S', key: 'webhookMaxAgeS', kind: 'int', def: 300, min: 1, max: 86_400, doc: 'deliveries with a timestamp older (or further ahead) than this are refused as stale' }),
   s({ env: 'ADMIN_TOKEN', key: 'adminToken', kind: 'string', def: '', allowEmpty: true, doc: 'bearer token for admin calls (model reload, rollback, user windows); empty: admin calls are refused' }),
   s({ env: 'MODEL_CACHE_DIR', key: 'modelCacheDir', kind: 'path', def: () => resolve(repoRoot, 'var/models'), shown: 'var/models', doc: 'where model versions downloaded from MLflow are kept' }),
+  s({ env: 'WINDOW_PRELOAD_USERS', key: 'windowPreloadUsers', kind: 'int', def: 0, min: 0, max: 100_000_000, doc: 'benchmarking only: fill the windows with this many synthetic users (3 events each) before ready, to measure memory and tail latency with them loaded' }),
   s({ env: 'LOG_LEVEL', key: 'logLevel', kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], doc: 'least severe log level written (JSON lines on stderr)' }),
 ] as const;
 
