@@ -132,8 +132,11 @@ export class Spool {
     return this.backlogRecords;
   }
 
+  /** A write error (disk full, I/O error): the spool refuses more, rather than lose them. */
+  failure: Error | null = null;
+
   get full(): boolean {
-    return this.backlogBytes >= this.maxBytes;
+    return this.failure !== null || this.backlogBytes >= this.maxBytes;
   }
 
   /** Appends a record (buffered; written at the end of this turn). Never drops: the bound is checked by `full` before scoring. */
@@ -188,7 +191,23 @@ export class Spool {
       this.fdSeg = seg;
     }
     const done = (err: NodeJS.ErrnoException | null): void => {
-      if (err !== null) throw err; // a full disk is not something to carry on through silently
+      if (err !== null) {
+        // A full disk must not pass silently, nor crash the answers: the spool reports full, so
+        // scoring is refused with SINK_FULL and /readyz fails; these bytes stay queued for a retry.
+        this.failure = err;
+        try {
+          ftruncateSync(this.fd!, this.durable.get(seg)!); // drop a partial write: whole records only
+        } catch {
+          // the retry's recover-on-open handles a torn tail too
+        }
+        this.queue.unshift({ seg, buf: data });
+        this.writing = false;
+        setTimeout(() => {
+          this.failure = null;
+          this.drainQueue();
+        }, 1000).unref();
+        return;
+      }
       this.durable.set(seg, this.durable.get(seg)! + data.length);
       this.dirty = true;
       this.writing = false;
