@@ -1,6 +1,7 @@
 /** Entry point: configuration, the gateway, and a clean exit on SIGTERM / SIGINT. */
 import { ConfigError, loadConfig } from './core/config.js';
 import { Gateway } from './gateway.js';
+import { ModelRejected } from './models/manager.js';
 import { ModelLoadError } from './models/mlmodel.js';
 
 export async function runMain(): Promise<void> {
@@ -31,7 +32,12 @@ export async function runMain(): Promise<void> {
   try {
     await gateway.start();
   } catch (err) {
-    const msg = err instanceof ModelLoadError ? `invalid configuration: MODEL_DIR ${err.message}` : err instanceof Error ? err.message : String(err);
+    const msg =
+      err instanceof ModelLoadError || err instanceof ModelRejected
+        ? `invalid configuration: MODEL_DIR ${config.modelDir} cannot serve: ${err.message}`
+        : err instanceof Error
+          ? err.message
+          : String(err);
     console.error(msg);
     process.exit(2);
   }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, REPO_ROOT, SETTINGS, configTable, loadConfig } from './config.js';
@@ -18,6 +19,16 @@ describe('configuration', () => {
   ])('refuses %s=%s with a message naming the setting', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration: ${name} `));
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^invalid configuration: PORT must be an integer/],
+    [{ KAFKA_BROKERS: '127.0.0.1:9092' }, /^invalid configuration: SCHEMA_REGISTRY_URL must be set/],
+    [{ MODEL_DIR: '/nonexistent/model' }, /^invalid configuration: MODEL_DIR .*no MLmodel file/],
+  ])('the gateway refuses to start on bad configuration %j, naming the setting (exit 2)', (env, message) => {
+    const r = spawnSync(process.execPath, [`${REPO_ROOT}/dist/src/main.js`], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env }, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr.split('\n').find((l) => l.startsWith('invalid configuration'))).toMatch(message);
   });
 
   it("README's configuration table is the one the code generates", () => {
