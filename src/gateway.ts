@@ -100,6 +100,7 @@ export class Gateway {
       maxInFlight: config.wsMaxInFlight,
       batchMaxItems: config.batchMaxItems,
     });
+    this.scorer.onSinkError = (err) => this.log.error('sink refused an event', { error: String(err) });
     this.scorer.gate = () => {
       if (this.stopping) return 'shutting down';
       if (this.config.kafkaBrokers !== '' && this.kafkaSink === null) return 'connecting to Kafka and the schema registry';

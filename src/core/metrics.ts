@@ -78,6 +78,7 @@ export class Metrics {
   readonly windowBytes = new Gauge({ name: 'scoregate_window_bytes', help: 'Estimated bytes held by feature windows', registers: [this.registry], collect: () => { if (this.sampler !== null) this.windowBytes.set(this.sampler.windowBytes()); } });
   readonly lateEvents = new Gauge({ name: 'scoregate_window_late_events_total', help: 'Events too late to join the windows (beyond the allowed lateness)', registers: [this.registry], collect: () => { if (this.sampler !== null) this.lateEvents.set(this.sampler.lateEvents()); } });
   readonly sinkWrites = new Counter({ name: 'scoregate_sink_events_total', help: 'Events written to sinks', labelNames: ['sink'] as const, registers: [this.registry] });
+  readonly sinkErrors = new Counter({ name: 'scoregate_sink_errors_total', help: 'Events a sink failed to take (logged; alert on any)', registers: [this.registry] });
   readonly kafkaProduced = new Counter({ name: 'scoregate_kafka_produced_total', help: 'Events acknowledged by Kafka (scored and dead letters)', registers: [this.registry] });
   readonly kafkaSendErrors = new Counter({ name: 'scoregate_kafka_send_errors_total', help: 'Failed produce attempts (the batch stays in the spool and is retried)', registers: [this.registry] });
   readonly kafkaConsumed = new Counter({ name: 'scoregate_kafka_consumed_total', help: 'Events read from Kafka into the windows, by topic and outcome', labelNames: ['topic', 'outcome'] as const, registers: [this.registry] });

@@ -166,6 +166,17 @@ describe('FeatureEngine', () => {
     expect(engine.snapshot('u')?.amount).toEqual([12, 13, 14, 15, 16, 17, 18, 19]);
   });
 
+  it('forget of an event that never joined the window removes nothing from it', () => {
+    const engine = new FeatureEngine({ maxUsers: 10, maxBytes: 1e9, maxEventsPerUser: 8, allowedLatenessMs: 0, seenIdsMax: 10_000 });
+    const kept = { transactionId: 'k', userId: 'u', timestamp: 1e9, amount: 3, merchantId: 'm' };
+    engine.ingest(kept);
+    const twin = { ...kept, transactionId: 'twin' };
+    engine.seen.add(twin.transactionId); // seen but kept out of the window (e.g. a flagged timestamp)
+    engine.forget(twin, false);
+    expect(engine.snapshot('u')?.ts).toEqual([1e9]);
+    expect(engine.seen.has('twin')).toBe(false);
+  });
+
   it('forget undoes ingest so a retry is not a duplicate', () => {
     const engine = new FeatureEngine({ maxUsers: 10, maxBytes: 1e9, maxEventsPerUser: 8, allowedLatenessMs: 0, seenIdsMax: 10_000 });
     const tx = { transactionId: 'r', userId: 'u', timestamp: 1e9, amount: 3, merchantId: 'm' };

@@ -179,10 +179,13 @@ export class FeatureEngine {
     return 'added';
   }
 
-  /** Undoes `ingest` (the transaction failed to score, so a retry must not be a duplicate). */
-  forget(tx: FeatureInput): void {
+  /**
+   * Undoes `ingest` (the transaction failed to score, so a retry must not be a duplicate).
+   * `joined`: whether ingest added it to the window (only then is an event removed).
+   */
+  forget(tx: FeatureInput, joined = true): void {
     this.seen.delete(tx.transactionId);
-    this.users.peek(tx.userId)?.remove(tx.timestamp, tx.amount, tx.merchantId);
+    if (joined) this.users.peek(tx.userId)?.remove(tx.timestamp, tx.amount, tx.merchantId);
   }
 
   /** A user's events (oldest first), for tests and window snapshots. */

@@ -44,6 +44,17 @@ function lifecycleError(err: unknown): ScoregateError {
   return new ScoregateError('REGISTRY_UNAVAILABLE', `model registry: ${err instanceof Error ? err.message : String(err)}`);
 }
 
+/** A uWS callback that answers 500 instead of letting an exception reach the event loop. */
+function guarded<T>(ex: Exchange, f: (arg: T) => void): (arg: T) => void {
+  return (arg) => {
+    try {
+      f(arg);
+    } catch {
+      ex.sendError(new ScoregateError('INTERNAL'));
+    }
+  };
+}
+
 export class HookRoutes {
   private readonly deliveries = new DeliveryLog();
 
@@ -71,20 +82,25 @@ export class HookRoutes {
     const signature = req.getHeader('x-mlflow-signature');
     const deliveryId = req.getHeader('x-mlflow-delivery-id');
     const timestamp = req.getHeader('x-mlflow-timestamp');
-    readRawBody(res, HOOK_BODY_LIMIT, (body) => {
+    readRawBody(res, HOOK_BODY_LIMIT, guarded(ex, (body) => {
       if (body === null) return ex.sendError(new ScoregateError('BODY_TOO_LARGE'), true);
       if (!verifyMlflow(this.opts.mlflowSecret, signature, deliveryId, timestamp, body)) {
         this.log.warn('webhook refused: bad signature', { sender: 'mlflow', deliveryId });
         return ex.sendError(new ScoregateError('INVALID_SIGNATURE', 'X-MLflow-Signature does not verify against the body', 'x-mlflow-signature'));
       }
       if (!this.fresh(timestampMs(timestamp))) return ex.sendError(new ScoregateError('STALE_DELIVERY', `delivery timestamp ${timestamp} is outside ±${this.opts.maxAgeS} s`, 'x-mlflow-timestamp'));
-      if (!this.deliveries.add(`mlflow:${deliveryId}`)) return ex.send(200, '{"status":"duplicate"}');
       let payload: { entity?: unknown; action?: unknown; data?: Record<string, unknown> };
       try {
         payload = JSON.parse(body.toString('utf8')) as typeof payload;
       } catch {
         return ex.sendError(new ScoregateError('INVALID_JSON', 'webhook body is not JSON'));
       }
+      if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+        return ex.sendError(new ScoregateError('INVALID_BODY', 'webhook body must be a JSON object'));
+      }
+      if (typeof payload.data !== 'object' || payload.data === null) payload.data = {};
+      const deliveryKey = `mlflow:${deliveryId}`;
+      if (!this.deliveries.add(deliveryKey)) return ex.send(200, '{"status":"duplicate"}');
       const event = `${String(payload.entity)}.${String(payload.action)}`;
       const data = payload.data ?? {};
       const name = String(data['name'] ?? '');
@@ -93,17 +109,17 @@ export class HookRoutes {
       if (event !== 'model_version_alias.created' || name !== this.opts.modelName || version === '') {
         return ex.send(200, JSON.stringify({ status: 'ignored', event }));
       }
-      if (alias === this.opts.championAlias) this.act(ex, `mlflow webhook ${deliveryId}`, (f) => f.promote(version, `webhook models:/${name}@${alias}`));
-      else if (alias !== '' && alias === this.opts.challengerAlias) this.act(ex, `mlflow webhook ${deliveryId}`, (f) => f.challenge(version, `webhook models:/${name}@${alias}`));
+      if (alias === this.opts.championAlias) this.act(ex, `mlflow webhook ${deliveryId}`, deliveryKey, (f) => f.promote(version, `webhook models:/${name}@${alias}`));
+      else if (alias !== '' && alias === this.opts.challengerAlias) this.act(ex, `mlflow webhook ${deliveryId}`, deliveryKey, (f) => f.challenge(version, `webhook models:/${name}@${alias}`));
       else ex.send(200, JSON.stringify({ status: 'ignored', event, alias }));
-    });
+    }));
   }
 
   private databricks(res: HttpResponse, req: HttpRequest): void {
     const ex = new Exchange(res);
     res.onAborted(() => (ex.aborted = true));
     const signature = req.getHeader('x-databricks-signature');
-    readRawBody(res, HOOK_BODY_LIMIT, (body) => {
+    readRawBody(res, HOOK_BODY_LIMIT, guarded(ex, (body) => {
       if (body === null) return ex.sendError(new ScoregateError('BODY_TOO_LARGE'), true);
       if (!verifyDatabricks(this.opts.databricksSecret, signature, body)) {
         this.log.warn('webhook refused: bad signature', { sender: 'databricks' });
@@ -115,6 +131,9 @@ export class HookRoutes {
       } catch {
         return ex.sendError(new ScoregateError('INVALID_JSON', 'webhook body is not JSON'));
       }
+      if (typeof p !== 'object' || p === null || Array.isArray(p)) {
+        return ex.sendError(new ScoregateError('INVALID_BODY', 'webhook body must be a JSON object'));
+      }
       const ts = timestampMs(typeof p['event_timestamp'] === 'number' ? p['event_timestamp'] : String(p['event_timestamp'] ?? ''));
       if (!this.fresh(ts)) return ex.sendError(new ScoregateError('STALE_DELIVERY', `event_timestamp is outside ±${this.opts.maxAgeS} s`, 'event_timestamp'));
       // Databricks sends no delivery id: the webhook, event, time and version identify a delivery.
@@ -125,16 +144,24 @@ export class HookRoutes {
       if (p['event'] !== 'MODEL_VERSION_TRANSITIONED_TO_PRODUCTION' || name !== this.opts.modelName || version === '') {
         return ex.send(200, JSON.stringify({ status: 'ignored', event: p['event'] }));
       }
-      this.act(ex, 'databricks webhook', (f) => f.promote(version, `databricks webhook ${name} v${version} → Production`));
-    });
+      this.act(ex, 'databricks webhook', id, (f) => f.promote(version, `databricks webhook ${name} v${version} → Production`));
+    }));
   }
 
   /** Answers 202 and runs the change in the background, logging the outcome. */
-  private act(ex: Exchange, what: string, f: (follower: RegistryFollower) => Promise<unknown>): void {
+  private act(ex: Exchange, what: string, deliveryKey: string, f: (follower: RegistryFollower) => Promise<unknown>): void {
     const follower = this.follower;
-    if (follower === null) return ex.sendError(new ScoregateError('NOT_CONFIGURED'));
+    if (follower === null) {
+      this.deliveries.delete(deliveryKey); // not acted on: a retry after configuration must count
+      return ex.sendError(new ScoregateError('NOT_CONFIGURED'));
+    }
     ex.send(202, '{"status":"accepted"}');
-    f(follower).catch((err: unknown) => this.log.warn('model change from hook failed', { hook: what, error: lifecycleError(err).message }));
+    f(follower).catch((err: unknown) => {
+      // A rejected model stays handled (a retry would be rejected again); a registry that could
+      // not be reached is forgotten, so the sender's retry of this delivery is acted on.
+      if (!(err instanceof ModelRejected)) this.deliveries.delete(deliveryKey);
+      this.log.warn('model change from hook failed', { hook: what, error: lifecycleError(err).message });
+    });
   }
 
   private async reload(): Promise<unknown> {

@@ -50,6 +50,10 @@ export class DeliveryLog {
   private readonly ids = new Set<string>();
   constructor(private readonly max = 10_000) {}
 
+  delete(id: string): void {
+    this.ids.delete(id);
+  }
+
   /** Records the id; false if it was already there. */
   add(id: string): boolean {
     if (this.ids.has(id)) return false;

@@ -227,7 +227,8 @@ export class InferencePool {
   async close(): Promise<void> {
     this.closed = true;
     this.flush();
-    while (this.inFlight > 0 || this.queued > 0) await new Promise((r) => setTimeout(r, 5));
+    const deadline = Date.now() + 30_000; // a stuck worker must not hang a swap or a shutdown
+    while ((this.inFlight > 0 || this.queued > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     await this.executor.close();
   }
 }

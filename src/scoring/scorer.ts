@@ -30,8 +30,17 @@ export class Scorer {
   private readonly flushSink = (): void => {
     const q = this.sinkQueue;
     this.sinkQueue = [];
-    for (let i = 0; i < q.length; i++) this.sink.scored(q[i]!);
+    for (let i = 0; i < q.length; i++) {
+      try {
+        this.sink.scored(q[i]!);
+      } catch (err) {
+        this.metrics.sinkErrors.inc();
+        this.onSinkError(err);
+      }
+    }
   };
+  /** Where a sink failure is reported (the gateway logs it); the event is counted as lost. */
+  onSinkError: (err: unknown) => void = () => undefined;
 
   constructor(
     private readonly engine: FeatureEngine,
@@ -83,18 +92,20 @@ export class Scorer {
     m.check('consistency', quality.consistency === 1);
     // Join the history now, before inference, so the very next request sees this one. An event
     // whose time is out of range is remembered as seen but kept out of the windows.
-    if (quality.joinsWindows) this.engine.ingest(tx);
+    let joined = false;
+    if (quality.joinsWindows) joined = this.engine.ingest(tx) === 'added';
     else this.engine.seen.add(tx.transactionId);
     // The challenger copies the same row now; its result only ever reaches metrics and the sink.
     const ch = this.challenger;
-    const chScore = ch !== null ? ch.score(this.row, 0) : null;
+    // Settled at once: a challenger that is overloaded or swapping yields null, never an unhandled rejection.
+    const chScore = ch !== null ? ch.score(this.row, 0).then((s) => s, () => null) : null;
     let score: number;
     m.inFlight.inc();
     try {
       score = await pool.score(this.row, 0);
     } catch (err) {
       // Not scored: a retry with the same transactionId must not be refused as a duplicate.
-      this.engine.forget(tx);
+      this.engine.forget(tx, joined);
       const e = asScoregateError(err);
       m.outcome(source, e.code);
       throw e;
@@ -118,17 +129,16 @@ export class Scorer {
     m.qualityScore.observe(quality.score);
     if (chScore === null || ch === null) this.toSink(ev);
     else {
-      chScore.then(
-        (s) => {
+      void chScore.then((s) => {
+        if (s !== null) {
           const version = ch.model.version;
           ev.challenger = { name: ch.model.name, version, score: s };
           m.challengerScore.observe({ version }, s);
           m.challengerDiff.observe({ version }, Math.abs(s - score));
           if (riskCategory(s) !== risk) m.challengerDisagree.inc({ version });
-          this.toSink(ev);
-        },
-        () => this.toSink(ev), // a challenger failure never costs the event
-      );
+        }
+        this.toSink(ev); // a challenger failure never costs the event
+      });
     }
     return ev;
   }
@@ -141,9 +151,14 @@ export class Scorer {
   reject(e: ScoregateError, source: Source, receivedAt: number, raw: () => string): void {
     this.metrics.outcome(source, e.code);
     if (e.status >= 500) return; // our failure, not the event's: nothing for the dead-letter topic
-    let text = raw();
-    if (text.length > DEAD_LETTER_MAX_RAW) text = text.slice(0, DEAD_LETTER_MAX_RAW);
-    this.sink.deadLetter({ code: e.code, field: e.field ?? null, message: e.message, raw: text, source, receivedAt });
-    this.metrics.sinkWrites.inc({ sink: 'dead_letter' });
+    try {
+      let text = raw();
+      if (text.length > DEAD_LETTER_MAX_RAW) text = text.slice(0, DEAD_LETTER_MAX_RAW);
+      this.sink.deadLetter({ code: e.code, field: e.field ?? null, message: e.message, raw: text, source, receivedAt });
+      this.metrics.sinkWrites.inc({ sink: 'dead_letter' });
+    } catch (err) {
+      this.metrics.sinkErrors.inc();
+      this.onSinkError(err);
+    }
   }
 }

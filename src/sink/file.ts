@@ -9,6 +9,8 @@ import type { DeadLetter, EventSink, ScoredEvent } from './events.js';
 
 class RotatingFile {
   private stream: WriteStream;
+  /** The last write error (disk full, permissions): the sink stops accepting until a write succeeds. */
+  failure: Error | null = null;
   private bytes: number;
   private readonly pending: Promise<void>[] = [];
 
@@ -23,7 +25,15 @@ class RotatingFile {
       size = 0;
     }
     this.bytes = size;
-    this.stream = createWriteStream(path, { flags: 'a' });
+    this.stream = this.open();
+  }
+
+  private open(): WriteStream {
+    const st = createWriteStream(this.path, { flags: 'a' });
+    st.on('error', (err) => {
+      this.failure = err;
+    });
+    return st;
   }
 
   private batch = '';
@@ -34,9 +44,13 @@ class RotatingFile {
     if (text === '') return; // already flushed by close()
     this.batch = '';
     const len = Buffer.byteLength(text);
-    if (this.bytes + len > this.maxBytes && this.bytes > 0) this.rotate();
-    this.stream.write(text);
-    this.bytes += len;
+    try {
+      if (this.bytes + len > this.maxBytes && this.bytes > 0) this.rotate();
+      this.stream.write(text);
+      this.bytes += len;
+    } catch (err) {
+      this.failure = err as Error;
+    }
   };
 
   write(line: string): void {
@@ -48,7 +62,7 @@ class RotatingFile {
     const old = this.stream;
     this.pending.push(new Promise((resolve) => old.end(resolve)));
     renameSync(this.path, this.path + '.1');
-    this.stream = createWriteStream(this.path, { flags: 'a' });
+    this.stream = this.open();
     this.bytes = 0;
   }
 
@@ -70,7 +84,7 @@ export class FileSink implements EventSink {
   }
 
   accepting(): boolean {
-    return true;
+    return this.scoredFile.failure === null && this.dlqFile.failure === null;
   }
 
   scored(ev: ScoredEvent): void {

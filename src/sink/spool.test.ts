@@ -1,5 +1,5 @@
 /** The spool on real files: order, durability across reopen, torn tails, rotation, accounting. */
-import { appendFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -59,6 +59,20 @@ describe('Spool', () => {
     appendFileSync(join(dir, seg), Buffer.from([0, 0, 0, 50, 0, 0xff])); // header of a record never finished
     const s2 = Spool.open(dir, { maxBytes: 1e9 });
     expect(await drain(s2)).toEqual(['0:∅:r0', '0:∅:r1', '0:∅:r2', '0:∅:r3', '0:∅:r4']);
+    await s2.close();
+  });
+
+  it('starts from the oldest segment when the cursor file is torn (re-sends, never loses)', async () => {
+    const dir = dirOf();
+    const s = Spool.open(dir, { maxBytes: 1e9 });
+    for (let i = 0; i < 3; i++) s.append(0, null, Buffer.from(`c${i}`));
+    await s.flush();
+    const b = await s.read(2, 1e6);
+    s.commit(b.end, b.bytes, b.records.length);
+    await s.close();
+    writeFileSync(join(dir, 'cursor.json'), '{"seg":');
+    const s2 = Spool.open(dir, { maxBytes: 1e9 });
+    expect(await drain(s2)).toEqual(['0:∅:c0', '0:∅:c1', '0:∅:c2']);
     await s2.close();
   });
 

@@ -72,7 +72,15 @@ export class Spool {
       .map((f) => Number(f.slice(0, 12)))
       .sort((a, b) => a - b);
     const cursorFile = join(dir, 'cursor.json');
-    this.cursor = existsSync(cursorFile) ? (JSON.parse(readFileSync(cursorFile, 'utf8')) as Position) : { seg: segs[0] ?? 1, off: 0 };
+    this.cursor = { seg: segs[0] ?? 1, off: 0 };
+    if (existsSync(cursorFile)) {
+      try {
+        const c = JSON.parse(readFileSync(cursorFile, 'utf8')) as Position;
+        if (Number.isInteger(c.seg) && Number.isInteger(c.off)) this.cursor = c;
+      } catch {
+        // A torn cursor (power loss): start from the oldest segment. Events are re-sent, never lost.
+      }
+    }
     for (const s of segs) {
       if (s < this.cursor.seg) {
         unlinkSync(join(dir, segName(s))); // fully acknowledged before a crash
@@ -141,6 +149,7 @@ export class Spool {
 
   /** Appends a record (buffered; written at the end of this turn). Never drops: the bound is checked by `full` before scoring. */
   append(topic: number, key: string | null, value: Buffer): void {
+    if (this.closed) throw new Error('spool is closed');
     const keyBuf = key === null ? null : Buffer.from(key);
     const keyLen = keyBuf === null ? 0 : keyBuf.length;
     const len = HEADER - 4 + keyLen + value.length;
@@ -167,8 +176,14 @@ export class Spool {
   }
 
   /** Writes everything appended so far; resolves when it is on disk (page cache). */
-  async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.writing) await new Promise<void>((r) => this.waiters.push(r));
+  async flush(deadlineMs = Infinity): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    while ((this.queue.length > 0 || this.writing) && Date.now() < until) {
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        if (deadlineMs !== Infinity) setTimeout(r, 100).unref();
+      });
+    }
   }
 
   private drainQueue(): void {
@@ -182,21 +197,13 @@ export class Spool {
     const bufs = this.queue.slice(0, i).map((p) => p.buf);
     this.queue = this.queue.slice(i);
     const data = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
-    if (this.fdSeg !== seg) {
-      if (this.fd !== null) {
-        fdatasyncSync(this.fd);
-        closeSync(this.fd);
-      }
-      this.fd = openSync(join(this.dir, segName(seg)), 'a');
-      this.fdSeg = seg;
-    }
     const done = (err: NodeJS.ErrnoException | null): void => {
       if (err !== null) {
         // A full disk must not pass silently, nor crash the answers: the spool reports full, so
         // scoring is refused with SINK_FULL and /readyz fails; these bytes stay queued for a retry.
         this.failure = err;
         try {
-          ftruncateSync(this.fd!, this.durable.get(seg)!); // drop a partial write: whole records only
+          if (this.fd !== null && this.fdSeg === seg) ftruncateSync(this.fd, this.durable.get(seg)!); // drop a partial write: whole records only
         } catch {
           // the retry's recover-on-open handles a torn tail too
         }
@@ -218,6 +225,20 @@ export class Spool {
         ws.forEach((w) => w());
       }
     };
+    try {
+      if (this.fdSeg !== seg) {
+        if (this.fd !== null) {
+          fdatasyncSync(this.fd);
+          closeSync(this.fd);
+          this.fd = null;
+        }
+        this.fd = openSync(join(this.dir, segName(seg)), 'a');
+        this.fdSeg = seg;
+      }
+    } catch (err) {
+      this.fdSeg = -1;
+      return done(err as NodeJS.ErrnoException);
+    }
     writeAll(this.fd!, data, 0, done);
   }
 
@@ -305,7 +326,13 @@ export class Spool {
     this.backlogBytes -= bytes;
     this.backlogRecords -= records;
     const tmp = join(this.dir, 'cursor.json.tmp');
-    writeFileSync(tmp, JSON.stringify(this.cursor));
+    const fd = openSync(tmp, 'w');
+    try {
+      writeFileSync(fd, JSON.stringify(this.cursor));
+      fdatasyncSync(fd); // the rename must not expose an empty file after a power loss
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, join(this.dir, 'cursor.json'));
     for (let s = from; s < end.seg; s++) {
       if (!this.durable.has(s)) continue;
@@ -335,7 +362,7 @@ export class Spool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.flush();
+    await this.flush(10_000); // a disk that keeps failing must not hang shutdown
     clearInterval(this.syncTimer);
     if (this.fd !== null) {
       fdatasyncSync(this.fd);

@@ -55,10 +55,15 @@ export class StreamRoute {
       const out = c.outbox;
       c.outbox = [];
       if (c.closed) continue;
+      let over = false;
       ws.cork(() => {
-        for (let i = 0; i < out.length; i++) ws.send(out[i]!, false);
+        for (let i = 0; i < out.length && !over; i++) {
+          ws.send(out[i]!, false);
+          over = ws.getBufferedAmount() > this.opts.maxBackpressureBytes;
+        }
       });
-      if (ws.getBufferedAmount() > this.opts.maxBackpressureBytes) this.closeSlow(ws);
+      // Close at the limit with a reason; nothing past it is sent (or silently dropped by uWS).
+      if (over) this.closeSlow(ws);
     }
     this.dirty.clear();
   };
