@@ -87,6 +87,8 @@ function workerFile(): string {
 
 export class InferencePool {
   readonly model: ModelDescriptor;
+  /** What answers and events name, one frozen object for every row this pool scores. */
+  readonly modelRef: Readonly<{ name: string; version: string }>;
   private readonly executor: Executor;
   private readonly opts: PoolOptions;
   private current: Batch;
@@ -103,6 +105,7 @@ export class InferencePool {
 
   private constructor(model: ModelDescriptor, executor: Executor, opts: PoolOptions) {
     this.model = model;
+    this.modelRef = Object.freeze({ name: model.name, version: model.version });
     this.executor = executor;
     this.opts = opts;
     this.current = new Batch(opts.batchMax);

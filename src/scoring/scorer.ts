@@ -117,7 +117,7 @@ export class Scorer {
       transaction: tx,
       score,
       riskCategory: risk,
-      model: { name: pool.model.name, version: pool.model.version },
+      model: pool.modelRef,
       quality: { score: quality.score, flags: quality.flags },
       source,
       receivedAt,

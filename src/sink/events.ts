@@ -19,7 +19,7 @@ export interface ScoredEvent {
   transaction: Transaction;
   score: number;
   riskCategory: RiskCategory;
-  model: { name: string; version: string };
+  model: Readonly<{ name: string; version: string }>;
   quality: { score: number; flags: readonly QualityFlag[] };
   source: Source;
   receivedAt: number;
