@@ -11,7 +11,6 @@ import { FeatureEngine } from './features/engine.js';
 import { attachAdmin } from './http/admin.js';
 import { Exchange } from './http/respond.js';
 import { batchRoute, scoreRoute } from './http/score.js';
-import { InferencePool } from './inference/pool.js';
 import { type ModelDescriptor } from './models/mlmodel.js';
 import { ModelManager } from './models/manager.js';
 import { RegistryFollower } from './models/follower.js';

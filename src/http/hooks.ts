@@ -10,7 +10,7 @@
  * does not wait for a model download); the outcome shows in GET /v1/models and the metrics.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { ScoregateError, asScoregateError } from '../core/errors.js';
+import { ScoregateError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { RegistryFollower } from '../models/follower.js';
 import { ModelRejected, type ModelManager } from '../models/manager.js';
@@ -180,7 +180,7 @@ export class HookRoutes {
     res.onData(() => undefined); // the body carries nothing: drain it
     f().then(
       (out) => ex.send(200, JSON.stringify(out)),
-      (err: unknown) => ex.sendError(asScoregateError(lifecycleError(err))),
+      (err: unknown) => ex.sendError(lifecycleError(err)),
     );
   }
 }

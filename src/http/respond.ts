@@ -1,6 +1,6 @@
 /** Writing answers on uWS responses: status lines built once, JSON bodies, aborted requests skipped. */
 import type { HttpResponse } from 'uWebSockets.js';
-import { ERRORS, type ScoregateError } from '../core/errors.js';
+import type { ScoregateError } from '../core/errors.js';
 
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK',
@@ -51,8 +51,4 @@ export class Exchange {
   sendError(e: ScoregateError, close = false): void {
     this.send(e.status, JSON.stringify({ error: e.toBody() }), close);
   }
-}
-
-export function errorStatus(code: keyof typeof ERRORS): number {
-  return ERRORS[code].status;
 }

@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { type IncomingHttpHeaders, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,36 +26,14 @@ const SHIPPED = join(ROOT, 'models/fraud-detector');
 const NAME = 'fraud-detector';
 const PYTHON = join(ROOT, '.cache/venv/bin/python');
 
-// Logs the directory as is (no re-save, no model load: fast) in two layouts and sets the alias.
-const REGISTER_PY = `
-import json, sys
-import mlflow
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
-uri, name, model_dir, alias = sys.argv[1:5]
-mlflow.set_tracking_uri(uri)
-client = MlflowClient(uri)
-mlflow.set_experiment("scoregate-registry-test")
-with mlflow.start_run(run_name="as-shipped") as run:
-    lm = mlflow.initialize_logged_model(name="model", source_run_id=run.info.run_id)
-    client.log_model_artifacts(lm.model_id, model_dir)
-    mlflow.finalize_logged_model(lm.model_id, "READY")
-    mlflow.log_artifacts(model_dir, "legacy-model")
-try:
-    client.create_registered_model(name)
-except MlflowException as e:
-    if e.error_code != "RESOURCE_ALREADY_EXISTS":
-        raise
-v = client.create_model_version(name, f"models:/{lm.model_id}", run.info.run_id, model_id=lm.model_id)
-legacy = client.create_model_version(name, f"runs:/{run.info.run_id}/legacy-model", run.info.run_id)
-client.set_registered_model_alias(name, alias, v.version)
-print(json.dumps({"version": v.version, "legacyVersion": legacy.version, "runId": run.info.run_id, "modelId": lm.model_id}))
-`;
+// Logs the directory as is (no re-save, no model load: fast), in both layouts.
+const REGISTER = join(ROOT, 'scripts/services/mlflow-register.py');
 
 interface Registered {
   version: string;
   legacyVersion: string;
   runId: string;
+  legacyRunId: string;
   modelId: string;
 }
 
@@ -76,10 +54,11 @@ describe.skipIf(process.env['SCOREGATE_SKIP_MLFLOW'] === '1')('MlflowClient agai
     expect(uri).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     console.info(`mlflow server up in ${Date.now() - t} ms at ${uri}`);
     t = Date.now();
-    const script = join(state, 'register.py');
-    await writeFile(script, REGISTER_PY);
-    const out = await run(PYTHON, [script, uri, NAME, SHIPPED, 'champion'], { env: { ...env(), MLFLOW_DISABLE_TELEMETRY: 'true' }, timeout: 120_000 });
-    reg = JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}') as Registered;
+    const pyEnv = { ...env(), MLFLOW_DISABLE_TELEMETRY: 'true' };
+    const last = (stdout: string): Record<string, string> => JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Record<string, string>;
+    const logged = last((await run(PYTHON, [REGISTER, 'register', uri, NAME, SHIPPED, 'champion'], { env: pyEnv, timeout: 120_000 })).stdout);
+    const legacy = last((await run(PYTHON, [REGISTER, 'register-run-artifacts', uri, NAME, SHIPPED], { env: pyEnv, timeout: 120_000 })).stdout);
+    reg = { version: logged['version']!, modelId: logged['modelId']!, runId: logged['runId']!, legacyVersion: legacy['version']!, legacyRunId: legacy['runId']! };
     console.info(`registered ${NAME} v${reg.version} (logged model) and v${reg.legacyVersion} (runs:/) in ${Date.now() - t} ms`);
   }, 660_000);
 
@@ -93,7 +72,7 @@ describe.skipIf(process.env['SCOREGATE_SKIP_MLFLOW'] === '1')('MlflowClient agai
     const client = new MlflowClient(uri);
     const v = await client.getVersionByAlias(NAME, 'champion');
     expect(v).toEqual({ name: NAME, version: reg.version, source: `models:/${reg.modelId}`, runId: reg.runId, status: 'READY' });
-    expect(await client.getVersion(NAME, reg.legacyVersion)).toMatchObject({ version: reg.legacyVersion, source: `runs:/${reg.runId}/legacy-model` });
+    expect(await client.getVersion(NAME, reg.legacyVersion)).toMatchObject({ version: reg.legacyVersion, source: `runs:/${reg.legacyRunId}/legacy-model` });
   }, 30_000);
 
   it('downloads the champion (logged model) and a runs:/ version into directories readModelDir accepts', async () => {
