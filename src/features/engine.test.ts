@@ -144,6 +144,18 @@ describe('FeatureEngine', () => {
     }
   });
 
+  it('takes an event exactly at the lateness bound, refuses one a millisecond later, and a replay takes both', () => {
+    const opts = { maxUsers: 10, maxBytes: 1e9, maxEventsPerUser: 100, allowedLatenessMs: 60_000, seenIdsMax: 100 };
+    const engine = new FeatureEngine(opts);
+    const t = 1_000_000_000;
+    engine.ingest({ transactionId: 'new', userId: 'u', timestamp: t, amount: 1, merchantId: null });
+    expect(engine.ingest({ transactionId: 'edge', userId: 'u', timestamp: t - 60_000, amount: 2, merchantId: null })).toBe('added');
+    expect(engine.ingest({ transactionId: 'past', userId: 'u', timestamp: t - 60_001, amount: 3, merchantId: null })).toBe('late');
+    const replay = new FeatureEngine(opts);
+    replay.ingest({ transactionId: 'new', userId: 'u', timestamp: t, amount: 1, merchantId: null }, true);
+    expect(replay.ingest({ transactionId: 'past', userId: 'u', timestamp: t - 60_001, amount: 3, merchantId: null }, true)).toBe('added');
+  });
+
   it('never counts a transactionId twice', () => {
     const engine = new FeatureEngine({ maxUsers: 10, maxBytes: 1e9, maxEventsPerUser: 100, allowedLatenessMs: 0, seenIdsMax: 100 });
     const tx = { transactionId: 'x', userId: 'u', timestamp: 1_000_000, amount: 5, merchantId: null };

