@@ -14,7 +14,9 @@ set -euo pipefail
 MODELS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$MODELS")"
 CACHE="$ROOT/.cache"
-VENV="$CACHE/venv"
+. "$ROOT/scripts/services/lib.sh"
+ensure_venv_link
+VENV="$VENV_REAL"
 DATA="$CACHE/model-data"
 REQ="$MODELS/pipeline/requirements.txt"
 USERS="${SYNTH_USERS:-4000}"

@@ -9,7 +9,9 @@ LOG4J_VERSION="${LOG4J_VERSION:-2.24.3}"
 SLF4J_VERSION="${SLF4J_VERSION:-2.0.17}"
 APICURIO_VERSION="${APICURIO_VERSION:-3.3.3}"
 
-SERVICES_CACHE="${SERVICES_CACHE:-$REPO_ROOT/.cache/services}"
+# Downloads live outside the clone, keyed by version, so a fresh clone (CI) reuses them.
+SCOREGATE_CACHE="${SCOREGATE_CACHE:-$HOME/.cache/scoregate}"
+SERVICES_CACHE="${SERVICES_CACHE:-$SCOREGATE_CACHE/services}"
 KAFKA_HOME="$SERVICES_CACHE/kafka-$KAFKA_VERSION"
 APICURIO_HOME="$SERVICES_CACHE/apicurio-registry-$APICURIO_VERSION"
 
@@ -190,4 +192,17 @@ write_env() {
     [[ -n "$rpid" ]] && echo "export SCHEMA_REGISTRY_PID=$rpid"
   } >"$ENV_FILE.tmp.$$"
   mv "$ENV_FILE.tmp.$$" "$ENV_FILE"
+}
+
+# ensure_venv_link : <repo>/.cache/venv is a link to a venv under $SCOREGATE_CACHE keyed by the
+# hash of models/pipeline/requirements.txt (the pins), so every clone shares one install.
+ensure_venv_link() {
+  local req="$REPO_ROOT/models/pipeline/requirements.txt" key
+  key="$(sha256sum "$req" | cut -c1-12)"
+  VENV_REAL="$SCOREGATE_CACHE/venv-py311-$key"
+  mkdir -p "$SCOREGATE_CACHE" "$REPO_ROOT/.cache"
+  if [[ "$(readlink "$REPO_ROOT/.cache/venv" 2>/dev/null || true)" != "$VENV_REAL" ]]; then
+    rm -rf "$REPO_ROOT/.cache/venv"
+    ln -s "$VENV_REAL" "$REPO_ROOT/.cache/venv"
+  fi
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create or reuse the model pipeline's Python venv (<repo>/.cache/venv) from
+# Create or reuse the model pipeline's Python venv ($HOME/.cache/scoregate/venv-py311-<pins hash>,
+# linked from <repo>/.cache/venv) from
 # models/pipeline/requirements.txt -- the same venv, pins and
 # .requirements.sha256 marker as models/build.sh, so either script reuses the
 # other's install. Prints the venv's python path on stdout.
@@ -8,7 +9,8 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$SCRIPT_DIR/lib.sh"
 
-VENV="$REPO_ROOT/.cache/venv"
+ensure_venv_link
+VENV="$VENV_REAL"
 REQ="$REPO_ROOT/models/pipeline/requirements.txt"
 want="$(sha256sum "$REQ" | cut -d' ' -f1)"
 
@@ -16,9 +18,8 @@ current() { [[ -x "$VENV/bin/mlflow" && "$(cat "$VENV/.requirements.sha256" 2>/d
 
 # Fast path: installed and up to date (no lock).
 if ! current; then
-  mkdir -p "$REPO_ROOT/.cache"
   # Serialise concurrent set-ups (parallel test runs); build.sh itself does not lock.
-  exec 8>"$REPO_ROOT/.cache/.venv.lock"
+  exec 8>"$VENV_REAL.lock"
   flock 8
   if ! current; then
     [[ -x "$VENV/bin/python" ]] || "${PYTHON:-python3}" -m venv "$VENV"
