@@ -10,7 +10,8 @@ import { Bench } from 'tinybench';
 import { loadConfig } from '../src/core/config.js';
 import { FEATURE_COUNT } from '../src/features/contract.js';
 import { FeatureEngine } from '../src/features/engine.js';
-import { resultJson } from '../src/http/score.js';
+import { fingerprint } from '../src/idempotency/fingerprint.js';
+import { resultJson } from '../src/scoring/answer.js';
 import { InferencePool } from '../src/inference/pool.js';
 import { readModelDir } from '../src/models/mlmodel.js';
 import { assessQuality } from '../src/quality/checks.js';
@@ -42,12 +43,18 @@ const ev: ScoredEvent = {
   receivedAt: Date.now(),
   scoredAt: Date.now(),
   challenger: null,
+  fallback: null,
+  tookMs: 0.512,
+  fingerprint: 'AAAAAAAAAAAAAAAAAAAAAA',
 };
 
 const bench = new Bench({ time, warmupTime: quick ? 20 : 200 });
 bench
   .add('parse: JSON.parse + validate', () => {
     parseTransaction(JSON.parse(bodies[next()]!));
+  })
+  .add('idempotency: fingerprint', () => {
+    fingerprint(parsed[next()]!);
   })
   .add('quality: assess flags', () => {
     assessQuality(parsed[next()]!, 40, Date.now());
@@ -61,7 +68,7 @@ bench
     engine.ingest({ ...tx, transactionId: `${tx.transactionId}-${i}-${Math.random()}` });
   })
   .add('response: serialise result', () => {
-    resultJson(ev, 0.42);
+    resultJson(ev);
   });
 
 const config = loadConfig();

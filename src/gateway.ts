@@ -16,6 +16,7 @@ import { ModelManager } from './models/manager.js';
 import { RegistryFollower } from './models/follower.js';
 import { loadGoldenRows } from './models/golden.js';
 import { HookRoutes } from './http/hooks.js';
+import { AdmissionLimiter } from './admission/limiter.js';
 import { Scorer } from './scoring/scorer.js';
 import type { EventSink } from './sink/events.js';
 import { FileSink } from './sink/file.js';
@@ -34,7 +35,7 @@ export interface GatewayOptions {
 /** Stands in until the Kafka sink is connected; nothing is scored before then (not ready). */
 const NO_SINK: EventSink = {
   accepting: () => false,
-  scored: () => undefined,
+  scored: () => Promise.reject(new Error('no sink yet')),
   deadLetter: () => undefined,
   close: async () => undefined,
 };
@@ -59,6 +60,7 @@ export class Gateway {
   private feed: FeatureFeed | null = null;
   private kafkaSink: KafkaSink | null = null;
   readonly scorer: Scorer;
+  readonly limiter: AdmissionLimiter;
   readonly log: Logger;
   private readonly app: TemplatedApp;
   private readonly stream: StreamRoute;
@@ -80,7 +82,12 @@ export class Gateway {
     });
     // With Kafka configured, start() swaps in the Kafka sink before anything is scored.
     this.sink = options.sink ?? (config.kafkaBrokers === '' ? new FileSink(config.dataDir, config.sinkFileMaxBytes) : NO_SINK);
-    this.scorer = new Scorer(this.engine, this.sink, this.metrics);
+    this.scorer = new Scorer(this.engine, this.sink, this.metrics, {
+      maxAnswers: config.idempotencyMaxAnswers,
+      answerTtlMs: config.idempotencyTtlS * 1000,
+      sinkWaitMs: config.sinkWaitMs,
+    });
+    this.limiter = new AdmissionLimiter({ targetMs: config.admissionTargetMs, minLimit: config.admissionMinLimit, maxLimit: config.admissionMaxLimit });
     this.models = new ModelManager(this.scorer, this.metrics, this.log, { workers: config.inferenceWorkers, batchMax: config.inferenceBatchMax, queueMax: config.inferenceQueueMax }, loadGoldenRows());
     this.follower =
       config.mlflowTrackingUri === ''
@@ -98,6 +105,8 @@ export class Gateway {
       maxBackpressureBytes: config.wsMaxBackpressureBytes,
       maxInFlight: config.wsMaxInFlight,
       batchMaxItems: config.batchMaxItems,
+      budgetMs: config.requestBudgetMs,
+      limiter: this.limiter,
     });
     this.scorer.onSinkError = (err) => this.log.error('sink refused an event', { error: String(err) });
     this.scorer.gate = () => {
@@ -115,6 +124,8 @@ export class Gateway {
       spoolBytes: () => this.spool?.pendingBytes ?? 0,
       spoolRecords: () => this.spool?.pendingRecords ?? 0,
       spoolFull: () => this.spool?.full ?? false,
+      admissionLimit: () => this.limiter.limit,
+      rememberedAnswers: () => this.scorer.answers.size,
     };
   }
 
@@ -129,7 +140,16 @@ export class Gateway {
       if (h === undefined) children.set(key, (h = m.requestSeconds.labels(route, String(status))));
       h.observe(seconds);
     };
-    const opts = { maxBodyBytes: this.config.maxBodyBytes, batchMaxItems: this.config.batchMaxItems, observe };
+    const shed = m.shed.labels('http');
+    const opts = {
+      maxBodyBytes: this.config.maxBodyBytes,
+      batchMaxItems: this.config.batchMaxItems,
+      budgetMs: this.config.requestBudgetMs,
+      lingerBytes: this.config.bodyLingerBytes,
+      limiter: this.limiter,
+      onShed: () => shed.inc(),
+      observe,
+    };
     app.post('/v1/score', scoreRoute(this.scorer, opts));
     app.post('/v1/score/batch', batchRoute(this.scorer, opts));
     attachAdmin(app, m, {
@@ -220,13 +240,15 @@ export class Gateway {
         await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
       }
     }
-    this.spool = Spool.open(c.spoolDir, { maxBytes: c.spoolMaxBytes });
+    this.spool = Spool.open(c.spoolDir, { maxBytes: c.spoolMaxBytes, fsync: c.spoolFsync });
     // Kafka may still be electing leaders or be briefly away: keep trying, not ready meanwhile.
     for (let attempt = 1; ; attempt++) {
       const feed = new FeatureFeed(kafka, registry, this.engine, this.metrics, this.log, {
         topics: [c.topicTransactions, c.topicUserEvents, c.topicScored],
         groupId: c.kafkaGroupId,
         lookbackMs: FeatureFeed.lookback(c.allowedLatenessMs),
+        scoredTopic: c.topicScored,
+        answers: this.scorer.answers,
       });
       try {
         await feed.start([c.topicDlq]);

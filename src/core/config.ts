@@ -63,6 +63,15 @@ export interface Config {
   adminToken: string;
   modelCacheDir: string;
   windowPreloadUsers: number;
+  requestBudgetMs: number;
+  admissionTargetMs: number;
+  admissionMinLimit: number;
+  admissionMaxLimit: number;
+  idempotencyMaxAnswers: number;
+  idempotencyTtlS: number;
+  spoolFsync: 'interval' | 'always';
+  sinkWaitMs: number;
+  bodyLingerBytes: number;
 }
 
 type Kind = 'int' | 'string' | 'path' | 'enum';
@@ -105,6 +114,15 @@ export const SETTINGS = [
   s({ env: 'WS_MAX_PAYLOAD_BYTES', key: 'wsMaxPayloadBytes', kind: 'int', def: 1_048_576, min: 256, max: 64 * 1_048_576, doc: 'largest WebSocket message (connection closed with 1009 above)' }),
   s({ env: 'WS_MAX_BACKPRESSURE_BYTES', key: 'wsMaxBackpressureBytes', kind: 'int', def: 4_194_304, min: 1024, max: 1 << 30, doc: 'unread output a WebSocket client may build up before it is closed (1008)' }),
   s({ env: 'WS_MAX_IN_FLIGHT', key: 'wsMaxInFlight', kind: 'int', def: 4096, min: 1, max: 1_000_000, doc: 'transactions one WebSocket may have waiting for results' }),
+  s({ env: 'REQUEST_BUDGET_MS', key: 'requestBudgetMs', kind: 'int', def: 20, min: 1, max: 60_000, doc: 'time budget of one transaction from admission to its score; past it the fallback rule model answers (a client may lower it with the Request-Budget-Ms header or the WebSocket budgetMs field)' }),
+  s({ env: 'ADMISSION_TARGET_MS', key: 'admissionTargetMs', kind: 'int', def: 5, min: 1, max: 60_000, doc: 'server-side latency the adaptive admission limit keeps admitted requests under (AIMD on the measured p99 of each 100 ms window)' }),
+  s({ env: 'ADMISSION_MIN_LIMIT', key: 'admissionMinLimit', kind: 'int', def: 8, min: 1, max: 1_000_000, doc: 'the admission limit (concurrent transactions) never falls below this' }),
+  s({ env: 'ADMISSION_MAX_LIMIT', key: 'admissionMaxLimit', kind: 'int', def: 4096, min: 1, max: 1_000_000, doc: 'the admission limit never rises above this; excess requests get 503 OVERLOADED with Retry-After before their body is read' }),
+  s({ env: 'IDEMPOTENCY_MAX_ANSWERS', key: 'idempotencyMaxAnswers', kind: 'int', def: 500_000, min: 1, max: 100_000_000, doc: 'answers remembered for idempotent replay (about 350 bytes each; least recently used evicted first)' }),
+  s({ env: 'IDEMPOTENCY_TTL_S', key: 'idempotencyTtlS', kind: 'int', def: 86_400, min: 1, max: 30 * 86_400, doc: 'how long an answer is replayed for a retry with the same transactionId' }),
+  s({ env: 'SPOOL_FSYNC', key: 'spoolFsync', kind: 'enum', def: 'interval', values: ['interval', 'always'], doc: 'interval: an answer waits for its event to be written to the spool file (survives a process kill) and the file is fdatasync\'d every 100 ms; always: an answer also waits for the fdatasync (survives power loss; group commit)' }),
+  s({ env: 'SINK_WAIT_MS', key: 'sinkWaitMs', kind: 'int', def: 2000, min: 1, max: 60_000, doc: 'longest an answer waits for its scored event to be durable before it fails with 503 SINK_FULL' }),
+  s({ env: 'BODY_LINGER_BYTES', key: 'bodyLingerBytes', kind: 'int', def: 16_777_216, min: 0, max: 1 << 30, doc: 'an over-limit request body is read and discarded up to this many bytes, so the client reads its 413 (lingering close); past it the connection is closed' }),
   s({ env: 'KAFKA_BROKERS', key: 'kafkaBrokers', kind: 'string', def: '', allowEmpty: true, doc: 'comma-separated Kafka bootstrap brokers; empty: embedded defaults (local files, windows fed by requests only)' }),
   s({ env: 'SCHEMA_REGISTRY_URL', key: 'schemaRegistryUrl', kind: 'string', def: '', allowEmpty: true, doc: 'Confluent-compatible schema registry URL (required with KAFKA_BROKERS), e.g. Apicurio\'s /apis/ccompat/v7' }),
   s({ env: 'KAFKA_CLIENT_ID', key: 'kafkaClientId', kind: 'string', def: 'scoregate', doc: 'Kafka client id' }),
@@ -149,7 +167,7 @@ function parseOne(setting: Setting<keyof Config>, raw: string): Config[keyof Con
     }
     case 'enum':
       if (!setting.values?.includes(raw)) throw new ConfigError(setting.env, `must be one of ${setting.values?.join(', ')}, got ${JSON.stringify(raw)}`);
-      return raw as Config['logLevel'];
+      return raw as Config['logLevel'] | Config['spoolFsync'];
     case 'path':
       if (raw.trim() === '') throw new ConfigError(setting.env, 'must not be empty');
       return resolve(raw);

@@ -12,14 +12,16 @@ export const ERRORS = {
   INVALID_AMOUNT: { status: 400, message: 'amount must be a positive decimal with at most 2 decimals and 16 integer digits' },
   INVALID_CURRENCY: { status: 400, message: 'currency must be an active ISO 4217 code' },
   INVALID_TIMESTAMP: { status: 400, message: 'timestamp must be epoch milliseconds or an ISO-8601 date-time' },
-  DUPLICATE_TRANSACTION: { status: 409, message: 'this transactionId was already scored' },
+  DUPLICATE_TRANSACTION: { status: 409, message: 'this transactionId was already counted, and its answer is no longer remembered' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'this transactionId was already used for a different transaction' },
   BATCH_TOO_LARGE: { status: 413, message: 'too many transactions in one batch' },
   BODY_TOO_LARGE: { status: 413, message: 'request body exceeds the size limit' },
+  LENGTH_REQUIRED: { status: 411, message: 'a request body needs Content-Length or chunked Transfer-Encoding' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'content-type must be application/json' },
   NOT_FOUND: { status: 404, message: 'no such route' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this route' },
   NOT_READY: { status: 503, message: 'the gateway is not ready: model not loaded and warmed yet' },
-  OVERLOADED: { status: 503, message: 'too many requests waiting for inference' },
+  OVERLOADED: { status: 503, message: 'the gateway is at its admission limit: retry after the Retry-After delay' },
   SINK_FULL: { status: 503, message: 'the event spool is full (Kafka unreachable for too long): scoring is refused rather than losing events' },
   INFERENCE_FAILED: { status: 500, message: 'the model failed to score this transaction' },
   INTERNAL: { status: 500, message: 'internal error' },
@@ -40,12 +42,16 @@ export interface ErrorBody {
   code: ErrorCode;
   message: string;
   field?: string;
+  /** For OVERLOADED: when to try again (also the Retry-After header over HTTP). */
+  retryAfterMs?: number;
 }
 
 export class ScoregateError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly field: string | undefined;
+  /** Set on errors a client should retry after a delay (OVERLOADED). */
+  retryAfterMs: number | undefined = undefined;
 
   constructor(code: ErrorCode, message?: string, field?: string) {
     super(message ?? ERRORS[code].message);
@@ -56,9 +62,10 @@ export class ScoregateError extends Error {
   }
 
   toBody(): ErrorBody {
-    return this.field === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, field: this.field };
+    const body: ErrorBody = { code: this.code, message: this.message };
+    if (this.field !== undefined) body.field = this.field;
+    if (this.retryAfterMs !== undefined) body.retryAfterMs = this.retryAfterMs;
+    return body;
   }
 }
 

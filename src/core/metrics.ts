@@ -17,6 +17,8 @@ export interface Sampler {
   spoolBytes?: () => number;
   spoolRecords?: () => number;
   spoolFull?: () => boolean;
+  admissionLimit?: () => number;
+  rememberedAnswers?: () => number;
 }
 
 export class Metrics {
@@ -87,6 +89,11 @@ export class Metrics {
   readonly spoolRecords = new Gauge({ name: 'scoregate_spool_pending_records', help: 'Events in the spool not yet acknowledged by Kafka', registers: [this.registry], collect: () => { if (this.sampler?.spoolRecords) this.spoolRecords.set(this.sampler.spoolRecords()); } });
   readonly spoolFull = new Gauge({ name: 'scoregate_spool_full', help: '1 when the spool is at SPOOL_MAX_BYTES and scoring is refused', registers: [this.registry], collect: () => { if (this.sampler?.spoolFull) this.spoolFull.set(this.sampler.spoolFull() ? 1 : 0); } });
   readonly wsConnections = new Gauge({ name: 'scoregate_ws_connections', help: 'Open WebSocket connections', registers: [this.registry] });
+  readonly replays = new Counter({ name: 'scoregate_idempotent_replays_total', help: 'Retries answered with the remembered answer of an earlier request (not scored or counted again), by source', labelNames: ['source'] as const, registers: [this.registry] });
+  readonly fallbacks = new Counter({ name: 'scoregate_fallback_total', help: 'Answers given by the fallback rule model instead of the model, by reason (deadline, inference_failed, queue_full, model_unavailable)', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly shed = new Counter({ name: 'scoregate_shed_total', help: 'Transactions refused with OVERLOADED by the admission limit before their body was read, by transport', labelNames: ['transport'] as const, registers: [this.registry] });
+  readonly admissionLimit = new Gauge({ name: 'scoregate_admission_limit', help: 'The adaptive admission limit: transactions allowed inside at once', registers: [this.registry], collect: () => { if (this.sampler?.admissionLimit) this.admissionLimit.set(this.sampler.admissionLimit()); } });
+  readonly idempotencyAnswers = new Gauge({ name: 'scoregate_idempotency_answers', help: 'Answers remembered for idempotent replay', registers: [this.registry], collect: () => { if (this.sampler?.rememberedAnswers) this.idempotencyAnswers.set(this.sampler.rememberedAnswers()); } });
   readonly wsClosed = new Counter({ name: 'scoregate_ws_closed_total', help: 'WebSocket connections closed by the server, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
 
   private readonly passed = new Map<string, number>();
@@ -126,6 +133,21 @@ export class Metrics {
     const key = source + '|' + outcome;
     let c = this.outcomeChildren.get(key);
     if (c === undefined) this.outcomeChildren.set(key, (c = this.transactions.labels(source, outcome)));
+    c.inc();
+  }
+
+  private readonly replayChildren = new Map<string, { inc(): void }>();
+  private readonly fallbackChildren = new Map<string, { inc(): void }>();
+
+  replay(source: string): void {
+    let c = this.replayChildren.get(source);
+    if (c === undefined) this.replayChildren.set(source, (c = this.replays.labels(source)));
+    c.inc();
+  }
+
+  fallback(reason: string): void {
+    let c = this.fallbackChildren.get(reason);
+    if (c === undefined) this.fallbackChildren.set(reason, (c = this.fallbacks.labels(reason)));
     c.inc();
   }
 

@@ -6,18 +6,30 @@ import type { HttpResponse } from 'uWebSockets.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export type BodyResult = { ok: true; text: string } | { ok: false; reason: 'too_large' | 'bad_utf8' };
+export type BodyResult = { ok: true; text: string } | { ok: false; reason: 'bad_utf8' } | { ok: false; reason: 'too_large'; drained: boolean };
 
-export function readBody(res: HttpResponse, limit: number, done: (r: BodyResult) => void): void {
+/**
+ * Reads the body within `limit` bytes. Past the limit the rest is read and discarded, up to
+ * `lingerBytes` more, before reporting too_large: a client still writing its body would
+ * otherwise get EPIPE/ECONNRESET instead of the 413 (nginx's lingering close does the same).
+ * `drained` says whether the whole body was read (keep the connection) or the linger bound hit
+ * first (close it).
+ */
+export function readBody(res: HttpResponse, limit: number, lingerBytes: number, done: (r: BodyResult) => void): void {
   let chunks: Buffer[] | null = null;
   let size = 0;
   let finished = false;
+  let over = false;
   res.onData((chunk, isLast) => {
     if (finished) return;
     size += chunk.byteLength;
-    if (size > limit) {
-      finished = true;
-      done({ ok: false, reason: 'too_large' });
+    if (over || size > limit) {
+      over = true;
+      chunks = null;
+      if (isLast || size > limit + lingerBytes) {
+        finished = true;
+        done({ ok: false, reason: 'too_large', drained: isLast });
+      }
       return;
     }
     if (isLast && chunks === null) {

@@ -1,5 +1,7 @@
 /** Writing answers on uWS responses: status lines built once, JSON bodies, aborted requests skipped. */
 import type { HttpResponse } from 'uWebSockets.js';
+import type { AdmissionLimiter } from '../admission/limiter.js';
+import { RETRY_AFTER_S } from '../admission/limiter.js';
 import type { ScoregateError } from '../core/errors.js';
 
 const STATUS_TEXT: Record<number, string> = {
@@ -11,6 +13,7 @@ const STATUS_TEXT: Record<number, string> = {
   403: '403 Forbidden',
   405: '405 Method Not Allowed',
   409: '409 Conflict',
+  411: '411 Length Required',
   413: '413 Payload Too Large',
   415: '415 Unsupported Media Type',
   422: '422 Unprocessable Entity',
@@ -24,31 +27,59 @@ export function statusLine(status: number): string {
   return STATUS_TEXT[status] ?? `${status} Status`;
 }
 
+const RETRY_AFTER = String(RETRY_AFTER_S);
+
 /** Per-request state shared between uWS callbacks. */
 export class Exchange {
   aborted = false;
   done = false;
   readonly startedAt = performance.now();
   readonly receivedAt = Date.now();
+  /** The admission slot this request holds, given back with its latency when it is answered. */
+  private limiter: AdmissionLimiter | null = null;
   constructor(readonly res: HttpResponse) {}
 
   elapsedMs(): number {
     return performance.now() - this.startedAt;
   }
 
+  /** Holds an admission slot (already acquired) until the answer or the client's abort. */
+  admitted(limiter: AdmissionLimiter): void {
+    this.limiter = limiter;
+  }
+
+  /** The client went away: its slot is free (no latency sample: nothing was answered). */
+  abort(): void {
+    this.aborted = true;
+    const l = this.limiter;
+    if (l !== null) {
+      this.limiter = null;
+      l.abandon();
+    }
+  }
+
   /**
    * Writes status and JSON body, corked (one syscall), unless the client went away or an answer
-   * was already written. `close` ends the connection too (used when the body was not read).
+   * was already written. `close` ends the connection too (when the rest of the body is not
+   * worth reading). `header`/`value` add one header (Retry-After, Idempotent-Replayed).
    */
-  send(status: number, body: string, close = false, contentType = 'application/json'): void {
+  send(status: number, body: string, close = false, contentType = 'application/json', header: string | null = null, value = ''): void {
     if (this.aborted || this.done) return;
     this.done = true;
+    const l = this.limiter;
+    if (l !== null) {
+      this.limiter = null;
+      l.release(this.elapsedMs());
+    }
     this.res.cork(() => {
-      this.res.writeStatus(statusLine(status)).writeHeader('content-type', contentType).end(body, close);
+      this.res.writeStatus(statusLine(status)).writeHeader('content-type', contentType);
+      if (header !== null) this.res.writeHeader(header, value);
+      this.res.end(body, close);
     });
   }
 
   sendError(e: ScoregateError, close = false): void {
-    this.send(e.status, JSON.stringify({ error: e.toBody() }), close);
+    const retry = e.retryAfterMs !== undefined || e.code === 'OVERLOADED';
+    this.send(e.status, JSON.stringify({ error: e.toBody() }), close, 'application/json', retry ? 'retry-after' : null, RETRY_AFTER);
   }
 }

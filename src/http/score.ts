@@ -1,33 +1,39 @@
 /**
- * POST /v1/score and POST /v1/score/batch: content type and size checked before the body is
- * read, JSON parsed once, then the scorer. Every failure is a coded JSON error; nothing a
- * client sends can throw out of these handlers.
+ * POST /v1/score and POST /v1/score/batch. In order, before any JSON is parsed: admission (the
+ * adaptive limit; over it, 503 OVERLOADED with Retry-After and the body is never read),
+ * readiness, content type, declared size, budget header; then the body (over-limit bodies are
+ * drained up to a bound so the client reads its 413), JSON once, and the scorer. Every failure
+ * is a coded JSON error; nothing a client sends can throw out of these handlers.
+ *
+ * Early answers leave the connection open: uWS discards a body nobody reads. It is closed only
+ * when the rest of the body is not worth reading (over BODY_LINGER_BYTES, or of unknown length).
  */
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { AdmissionLimiter } from '../admission/limiter.js';
 import { ScoregateError, asScoregateError } from '../core/errors.js';
-import { rawPayload, type ScoredEvent } from '../sink/events.js';
-import type { Scorer } from '../scoring/scorer.js';
+import type { Answer } from '../idempotency/answers.js';
+import type { Scorer, ScoreContext } from '../scoring/scorer.js';
+import { rawPayload } from '../sink/events.js';
 import { readBody } from './body.js';
 import { Exchange } from './respond.js';
 
 export interface ScoreRouteOptions {
   maxBodyBytes: number;
   batchMaxItems: number;
+  /** REQUEST_BUDGET_MS: the most a request may take before the fallback answers. */
+  budgetMs: number;
+  /** BODY_LINGER_BYTES: how much of an over-limit body is drained before answering 413. */
+  lingerBytes: number;
+  limiter: AdmissionLimiter;
+  /** Called once per shed request. */
+  onShed: () => void;
   /** Called once per answered request with its route, status and server-side seconds. */
   observe: (route: 'score' | 'batch', status: number, seconds: number) => void;
 }
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
-
-/** The public answer for a scored transaction, serialised by hand: one string, no temporaries. */
-export function resultJson(ev: ScoredEvent, tookMs?: number): string {
-  return (
-    `{"transactionId":${JSON.stringify(ev.transaction.transactionId)},"score":${ev.score},"riskCategory":"${ev.riskCategory}",` +
-    `"model":{"name":${JSON.stringify(ev.model.name)},"version":${JSON.stringify(ev.model.version)}},` +
-    `"quality":{"score":${ev.quality.score},"flags":${JSON.stringify(ev.quality.flags)}}` +
-    (tookMs === undefined ? '}' : `,"tookMs":${Math.round(tookMs * 1000) / 1000}}`)
-  );
-}
+const BUDGET_HEADER = 'request-budget-ms';
+const REPLAYED_HEADER = 'idempotent-replayed';
 
 function parseJson(text: string): unknown {
   try {
@@ -39,37 +45,72 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Shared front half: headers, readiness, body, JSON. Calls `handle` with the parsed body. */
+/** The request's budget: the setting, or less when the client asks (never more). */
+export function budgetOf(header: string, max: number): number {
+  if (header === '') return max;
+  if (!/^\d{1,9}$/.test(header) || Number(header) < 1) {
+    throw new ScoregateError('INVALID_FIELD', `Request-Budget-Ms must be a whole number of milliseconds ≥ 1, got ${JSON.stringify(header.slice(0, 40))}`, 'Request-Budget-Ms');
+  }
+  return Math.min(Number(header), max);
+}
+
+/** The error a shed request gets: built once, it carries no per-request detail. */
+export function overloaded(): ScoregateError {
+  const e = new ScoregateError('OVERLOADED');
+  e.retryAfterMs = 1000;
+  return e;
+}
+
+/** Shared front half: admission, headers, readiness, body, JSON. Calls `handle` with the parsed body. */
 function jsonRoute(
   scorer: Scorer,
   opts: ScoreRouteOptions,
   route: 'score' | 'batch',
-  handle: (ex: Exchange, body: unknown, text: string) => void,
+  handle: (ex: Exchange, body: unknown, text: string, budgetMs: number) => void,
 ): (res: HttpResponse, req: HttpRequest) => void {
+  const shedError = overloaded();
   return (res, req) => {
     const ex = new Exchange(res);
-    res.onAborted(() => {
-      ex.aborted = true;
-    });
     const fail = (e: ScoregateError, close = false): void => {
       ex.sendError(e, close);
       opts.observe(route, e.status, ex.elapsedMs() / 1000);
     };
+    // Shed first: a request over the limit costs this check and a 503, nothing more.
+    if (!opts.limiter.tryAcquire()) {
+      opts.onShed();
+      return fail(shedError);
+    }
+    ex.admitted(opts.limiter);
+    res.onAborted(() => ex.abort());
     // Headers are only readable now, synchronously.
     const contentType = req.getHeader('content-type');
     const contentLength = req.getHeader('content-length');
+    const chunked = req.getHeader('transfer-encoding') !== '';
+    const declared = contentLength === '' ? -1 : Number(contentLength);
+    // An early answer keeps the connection when uWS can skip the unread body cheaply.
+    const closeEarly = declared < 0 || declared > opts.lingerBytes;
+    if (!scorer.ready) return fail(new ScoregateError('NOT_READY'), closeEarly);
     if (!JSON_TYPE.test(contentType)) {
-      return fail(new ScoregateError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got ${JSON.stringify(contentType.slice(0, 100))}`, 'content-type'), true);
+      return fail(new ScoregateError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got ${JSON.stringify(contentType.slice(0, 100))}`, 'content-type'), closeEarly);
     }
-    if (contentLength !== '' && Number(contentLength) > opts.maxBodyBytes) {
+    if (declared < 0 && !chunked) {
+      // Neither Content-Length nor chunked (an HTTP/1.0 POST): the body's end is unknowable.
+      return fail(new ScoregateError('LENGTH_REQUIRED'), true);
+    }
+    if (declared > opts.maxBodyBytes + opts.lingerBytes) {
       return fail(new ScoregateError('BODY_TOO_LARGE', `request body of ${contentLength} bytes exceeds the limit of ${opts.maxBodyBytes}`), true);
     }
-    if (!scorer.ready) return fail(new ScoregateError('NOT_READY'), true);
-    readBody(res, opts.maxBodyBytes, (r) => {
+    let budgetMs: number;
+    try {
+      budgetMs = budgetOf(req.getHeader(BUDGET_HEADER), opts.budgetMs);
+    } catch (err) {
+      return fail(asScoregateError(err), closeEarly);
+    }
+    readBody(res, opts.maxBodyBytes, opts.lingerBytes, (r) => {
       if (ex.aborted) return;
       if (!r.ok) {
         return r.reason === 'too_large'
-          ? fail(new ScoregateError('BODY_TOO_LARGE', `request body exceeds the limit of ${opts.maxBodyBytes} bytes`), true)
+          ? fail(new ScoregateError('BODY_TOO_LARGE', `request body exceeds the limit of ${opts.maxBodyBytes} bytes`), !r.drained)
           : fail(new ScoregateError('INVALID_JSON', 'request body is not valid UTF-8'));
       }
       let body: unknown;
@@ -77,11 +118,11 @@ function jsonRoute(
         body = parseJson(r.text);
       } catch (err) {
         const e = asScoregateError(err);
-        scorer.reject(e, 'http', ex.receivedAt, () => r.text);
+        scorer.reject(e, { source: 'http', receivedAt: ex.receivedAt, raw: () => r.text });
         return fail(e);
       }
       try {
-        handle(ex, body, r.text);
+        handle(ex, body, r.text, budgetMs);
       } catch (err) {
         fail(asScoregateError(err));
       }
@@ -89,13 +130,16 @@ function jsonRoute(
   };
 }
 
+function contextOf(ex: Exchange, budgetMs: number, raw: () => string): ScoreContext {
+  return { source: 'http', receivedAt: ex.receivedAt, startedAt: ex.startedAt, budgetMs, raw };
+}
+
 export function scoreRoute(scorer: Scorer, opts: ScoreRouteOptions): (res: HttpResponse, req: HttpRequest) => void {
-  return jsonRoute(scorer, opts, 'score', (ex, body, text) => {
-    scorer.score(body, 'http', ex.receivedAt, () => text).then(
-      (ev) => {
-        const took = ex.elapsedMs();
-        ex.send(200, resultJson(ev, took));
-        opts.observe('score', 200, took / 1000);
+  return jsonRoute(scorer, opts, 'score', (ex, body, text, budgetMs) => {
+    scorer.score(body, contextOf(ex, budgetMs, () => text)).then(
+      (a: Answer) => {
+        ex.send(200, a.body, false, 'application/json', a.replayed ? REPLAYED_HEADER : null, 'true');
+        opts.observe('score', 200, ex.elapsedMs() / 1000);
       },
       (err: unknown) => {
         const e = asScoregateError(err);
@@ -107,7 +151,7 @@ export function scoreRoute(scorer: Scorer, opts: ScoreRouteOptions): (res: HttpR
 }
 
 export function batchRoute(scorer: Scorer, opts: ScoreRouteOptions): (res: HttpResponse, req: HttpRequest) => void {
-  return jsonRoute(scorer, opts, 'batch', (ex, body) => {
+  return jsonRoute(scorer, opts, 'batch', (ex, body, _text, budgetMs) => {
     const items = Array.isArray(body) ? body : typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['transactions'] : undefined;
     if (!Array.isArray(items)) {
       throw new ScoregateError('INVALID_BODY', 'a batch is a JSON array of transactions, or {"transactions": [...]}', 'transactions');
@@ -116,11 +160,12 @@ export function batchRoute(scorer: Scorer, opts: ScoreRouteOptions): (res: HttpR
       throw new ScoregateError('BATCH_TOO_LARGE', `a batch holds at most ${opts.batchMaxItems} transactions, got ${items.length}`, 'transactions');
     }
     const parts: string[] = new Array<string>(items.length);
-    // All items enter the scorer in this turn, so they share inference runs.
+    // All items enter the scorer in this turn, so they share inference runs. An item whose id
+    // repeats an earlier item's waits for it and replays its answer.
     const all = items.map((item: unknown, i) =>
-      scorer.score(item, 'http', ex.receivedAt, () => rawPayload(item)).then(
-        (ev) => {
-          parts[i] = `{"result":${resultJson(ev)}}`;
+      scorer.score(item, contextOf(ex, budgetMs, () => rawPayload(item))).then(
+        (a) => {
+          parts[i] = a.replayed ? `{"result":${a.body},"replayed":true}` : `{"result":${a.body}}`;
         },
         (err: unknown) => {
           parts[i] = JSON.stringify({ error: { ...asScoregateError(err).toBody(), index: i } });

@@ -68,6 +68,9 @@ export function scoredRecord(ev: ScoredEvent): Record<string, unknown> {
     scoredAt: ev.scoredAt,
     challengerModelVersion: ev.challenger?.version ?? null,
     challengerScore: ev.challenger?.score ?? null,
+    fallbackReason: ev.fallback,
+    tookMs: ev.tookMs,
+    requestFingerprint: ev.fingerprint,
     lineage: lineageOf(ev).map((s) => ({ ...s, rulesApplied: [...s.rulesApplied], metrics: { ...s.metrics } })),
   };
 }

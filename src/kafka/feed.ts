@@ -17,6 +17,8 @@ import { LONGEST_WINDOW_MS } from '../features/contract.js';
 import type { FeatureEngine } from '../features/engine.js';
 import { MAX_AHEAD_MS } from '../quality/checks.js';
 import { parseTransaction } from '../quality/parse.js';
+import type { AnswerStore } from '../idempotency/answers.js';
+import { answerFromScoredRecord } from '../scoring/answer.js';
 import { decimalText, splitWire } from './avro.js';
 import type { Registry } from './registry.js';
 
@@ -27,6 +29,12 @@ export interface FeedOptions {
   lookbackMs: number;
   /** Partitions for topics the gateway creates when they are missing. */
   partitions?: number;
+  /**
+   * The gateway's scored topic: its records also rebuild the answers remembered for idempotent
+   * replay (this instance's before a restart, and other instances' answers).
+   */
+  scoredTopic?: string;
+  answers?: AnswerStore;
 }
 
 type Target = Map<string, number>; // "topic:partition" → offset to reach
@@ -131,6 +139,11 @@ export class FeatureFeed {
       const tx = parseTransaction(obj);
       if (tx.timestamp > Date.now() + MAX_AHEAD_MS) outcome = 'future';
       else outcome = this.engine.ingest(tx, !this.caughtUp);
+      const answers = this.opts.answers;
+      if (answers !== undefined && topic === this.opts.scoredTopic) {
+        const a = answerFromScoredRecord(obj);
+        if (a !== null) answers.remember(tx.transactionId, a.fingerprint, a.body, Date.now() - a.scoredAt);
+      }
     } catch {
       outcome = 'invalid';
     }

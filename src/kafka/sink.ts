@@ -51,9 +51,11 @@ export class KafkaSink implements EventSink {
     return !this.spool.full;
   }
 
-  scored(ev: ScoredEvent): void {
-    this.spool.append(TOPIC_SCORED, ev.transaction.userId, encodeWire(scoredType, this.ids.scored, scoredRecord(ev)));
+  /** Resolves once the event is durable in the spool (the answer waits for this, not for Kafka). */
+  scored(ev: ScoredEvent): Promise<void> {
+    const durable = this.spool.appendDurable(TOPIC_SCORED, ev.transaction.userId, encodeWire(scoredType, this.ids.scored, scoredRecord(ev)));
     this.poke();
+    return durable;
   }
 
   deadLetter(dl: DeadLetter): void {

@@ -12,7 +12,8 @@ import { REPO_ROOT } from '../core/config.js';
 import { Logger } from '../core/log.js';
 import { Metrics } from '../core/metrics.js';
 import { FeatureEngine } from '../features/engine.js';
-import { Scorer } from '../scoring/scorer.js';
+import type { Answer } from '../idempotency/answers.js';
+import { Scorer, type ScoreContext } from '../scoring/scorer.js';
 import type { EventSink, ScoredEvent } from '../sink/events.js';
 import { loadGoldenRows } from './golden.js';
 import { ModelManager, ModelRejected } from './manager.js';
@@ -20,12 +21,15 @@ import { ModelManager, ModelRejected } from './manager.js';
 const SHIPPED = join(REPO_ROOT, 'models/fraud-detector');
 const LINEAR = join(REPO_ROOT, 'test/fixtures/linear-external');
 const scoredEvents: ScoredEvent[] = [];
-const sink: EventSink = { accepting: () => true, scored: (e) => void scoredEvents.push(e), deadLetter: () => undefined, close: async () => undefined };
+const sink: EventSink = { accepting: () => true, scored: async (e) => void scoredEvents.push(e), deadLetter: () => undefined, close: async () => undefined };
 const metrics = new Metrics();
 const engine = new FeatureEngine({ maxUsers: 1e5, maxBytes: 1e9, maxEventsPerUser: 100, allowedLatenessMs: 300_000, seenIdsMax: 1e6 });
 const scorer = new Scorer(engine, sink, metrics);
 const manager = new ModelManager(scorer, metrics, new Logger('error'), { workers: 1, batchMax: 32, queueMax: 100_000 }, loadGoldenRows());
 let seq = 0;
+// A budget no model run here comes near: these tests are about which model answers, not deadlines.
+const ctx = (): ScoreContext => ({ source: 'http', receivedAt: Date.now(), startedAt: performance.now(), budgetMs: 60_000, raw: () => '' });
+const versionOf = (a: Answer): string => (JSON.parse(a.body) as { model: { version: string } }).model.version;
 const tx = (): Record<string, unknown> => ({ transactionId: `mgr-${seq++}`, userId: `u${seq % 17}`, amount: '25.00', currency: 'EUR', timestamp: Date.now(), merchantId: 'm1' });
 
 afterAll(async () => {
@@ -43,11 +47,11 @@ describe('ModelManager', () => {
 
   it('switches under steady load: nothing fails, each answer names one version', async () => {
     const before = manager.activeVersion!;
-    const results: Promise<ScoredEvent>[] = [];
+    const results: Promise<Answer>[] = [];
     let stop = false;
     const load = (async () => {
       while (!stop) {
-        for (let i = 0; i < 20; i++) results.push(scorer.score(tx(), 'http', Date.now(), () => ''));
+        for (let i = 0; i < 20; i++) results.push(scorer.score(tx(), ctx()));
         await new Promise((r) => setTimeout(r, 1));
       }
     })();
@@ -58,7 +62,7 @@ describe('ModelManager', () => {
     await load;
     const settled = await Promise.allSettled(results);
     expect(settled.filter((s) => s.status === 'rejected')).toEqual([]);
-    const versions = settled.map((s) => (s as PromiseFulfilledResult<ScoredEvent>).value.model.version);
+    const versions = settled.map((s) => versionOf((s as PromiseFulfilledResult<Answer>).value));
     expect(new Set(versions)).toEqual(new Set([before, 'fixture-1']));
     // Answers switch once: no old-version answer after the first new-version one was handed out.
     const firstNew = versions.indexOf('fixture-1');
@@ -71,7 +75,7 @@ describe('ModelManager', () => {
     writeFileSync(join(dir, 'model.onnx'), 'garbage');
     await expect(manager.activate({ dir, version: '99', origin: 'corrupt' })).rejects.toThrow(ModelRejected);
     expect(manager.activeVersion).toBe('fixture-1');
-    expect((await scorer.score(tx(), 'http', Date.now(), () => '')).model.version).toBe('fixture-1');
+    expect(versionOf(await scorer.score(tx(), ctx()))).toBe('fixture-1');
     const status = manager.status() as { lastRejection: { version: string; reason: string } };
     expect(status.lastRejection.version).toBe('99');
     expect(status.lastRejection.reason).toMatch(/failed to load/);
@@ -101,10 +105,10 @@ describe('ModelManager', () => {
   it('scores a challenger on the same traffic, off the answer', async () => {
     await manager.setChallenger({ dir: LINEAR, origin: 'fixture challenger' });
     scoredEvents.length = 0;
-    const ev = await scorer.score(tx(), 'http', Date.now(), () => '');
-    expect(ev.model.name).toBe('fraud-detector');
-    await new Promise((r) => setTimeout(r, 100));
-    const sunk = scoredEvents.find((e) => e.transaction.transactionId === ev.transaction.transactionId)!;
+    const answer = JSON.parse((await scorer.score(tx(), ctx())).body) as { transactionId: string; model: { name: string } };
+    expect(answer.model.name).toBe('fraud-detector');
+    // Durable before the answer: the event is in the sink already, with the challenger's score.
+    const sunk = scoredEvents.find((e) => e.transaction.transactionId === answer.transactionId)!;
     expect(sunk.challenger).toMatchObject({ name: 'linear-external', version: 'fixture-1' });
     expect(sunk.challenger!.score).toBeGreaterThan(0);
     const text = await metrics.registry.metrics();

@@ -1,20 +1,69 @@
 /**
- * One transaction's path after the transport: quality (parse, uniqueness, flags) → features
- * (compute from history, then join it) → inference (the pool's micro-batcher) → sink.
- * Transport code (http/, ws/) calls `score`, which answers a ScoredEvent or throws a
- * ScoregateError; dead letters and metrics are taken care of here, once for both transports.
+ * One transaction's path after the transport: quality (parse) → idempotency (replay, conflict,
+ * wait, or new) → uniqueness → features (compute from history, then join it) → inference within
+ * the request's budget (else the fallback rule model) → durable sink → answer.
+ * Transport code (http/, ws/) calls `score`, which resolves with the answer's text or rejects
+ * with a ScoregateError; dead letters and metrics are taken care of here, once for both
+ * transports. Admission (shedding) happens before, in the transports.
  */
+import { FALLBACK_MODEL, fallbackScore, type FallbackReason } from '../admission/fallback.js';
 import { ScoregateError, asScoregateError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import { FEATURE_COUNT } from '../features/contract.js';
 import type { FeatureEngine } from '../features/engine.js';
+import { AnswerStore, type Answer } from '../idempotency/answers.js';
+import { fingerprint } from '../idempotency/fingerprint.js';
 import type { InferencePool } from '../inference/pool.js';
 import { assessQuality } from '../quality/checks.js';
 import { parseTransaction } from '../quality/parse.js';
+import type { Transaction } from '../quality/transaction.js';
 import { DEAD_LETTER_MAX_RAW, type EventSink, type RiskCategory, type ScoredEvent, type Source } from '../sink/events.js';
+import { resultJson, roundMs } from './answer.js';
 
 export function riskCategory(score: number): RiskCategory {
   return score > 0.8 ? 'HIGH' : score > 0.5 ? 'MEDIUM' : 'LOW';
+}
+
+/** What the transport knows about one transaction's request. */
+export interface ScoreContext {
+  source: Source;
+  /** Wall-clock receive time (epoch ms), for the event. */
+  receivedAt: number;
+  /** performance.now() at admission: the budget counts from here. */
+  startedAt: number;
+  /** Time budget in ms (REQUEST_BUDGET_MS, or lower when the client asked). */
+  budgetMs: number;
+  /** The payload text for a dead letter (called only on failure). */
+  raw: () => string;
+}
+
+export interface ScorerOptions {
+  maxAnswers: number;
+  answerTtlMs: number;
+  /** Longest an answer waits for its event to be durable (SINK_WAIT_MS). */
+  sinkWaitMs: number;
+}
+
+/** How long an answer waits for a running challenger's score to put it in the event. */
+const CHALLENGER_WAIT_MS = 5;
+
+type Outcome = number | FallbackReason;
+
+function reasonOf(err: unknown): FallbackReason {
+  if (err instanceof ScoregateError) {
+    if (err.code === 'OVERLOADED') return 'queue_full';
+    if (err.code === 'NOT_READY') return 'model_unavailable';
+  }
+  return 'inference_failed';
+}
+
+// Deadline callbacks take their state as an argument: no closure per request for the timer.
+function onDeadline(resolve: (o: Outcome) => void): void {
+  resolve('deadline');
+}
+
+function delay<T>(ms: number, value: T): Promise<T> {
+  return new Promise((r) => setTimeout(r, ms, value));
 }
 
 export class Scorer {
@@ -22,32 +71,21 @@ export class Scorer {
   pool: InferencePool | null = null;
   /** A challenger scored on the same rows off the response path; null when none. */
   challenger: InferencePool | null = null;
+  readonly answers: AnswerStore;
   // One scratch row: compute() fills it and pool.score() copies it before anything else runs.
   private readonly row = new Float32Array(FEATURE_COUNT);
-  // Scored events wait here for the end of the turn, so encoding them for the sink happens
-  // after the answers are written, off the request's latency.
-  private sinkQueue: ScoredEvent[] = [];
-  private readonly flushSink = (): void => {
-    const q = this.sinkQueue;
-    this.sinkQueue = [];
-    for (let i = 0; i < q.length; i++) {
-      try {
-        this.sink.scored(q[i]!);
-      } catch (err) {
-        this.metrics.sinkErrors.inc();
-        this.onSinkError(err);
-      }
-    }
-  };
-  /** Where a sink failure is reported (the gateway logs it); the event is counted as lost. */
+  /** Where a sink failure is reported (the gateway logs it). */
   onSinkError: (err: unknown) => void = () => undefined;
 
   constructor(
     private readonly engine: FeatureEngine,
     public sink: EventSink,
     private readonly metrics: Metrics,
+    private readonly opts: ScorerOptions = { maxAnswers: 100_000, answerTtlMs: 86_400_000, sinkWaitMs: 2000 },
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.answers = new AnswerStore({ maxAnswers: opts.maxAnswers, ttlMs: opts.answerTtlMs });
+  }
 
   /** Extra readiness beyond a loaded model (Kafka connected and caught up); null means ready. */
   gate: () => string | null = () => null;
@@ -56,18 +94,14 @@ export class Scorer {
     return this.pool !== null && this.gate() === null;
   }
 
-  /**
-   * Scores one parsed JSON value. `raw` gives the payload text for a dead letter (called only
-   * on failure, so the happy path never serialises it).
-   */
-  async score(value: unknown, source: Source, receivedAt: number, raw: () => string): Promise<ScoredEvent> {
-    const pool = this.pool;
-    if (pool === null) throw new ScoregateError('NOT_READY');
+  /** Scores one parsed JSON value; resolves with the answer (new or replayed). */
+  async score(value: unknown, ctx: ScoreContext): Promise<Answer> {
+    if (this.pool === null) throw new ScoregateError('NOT_READY');
     const notReady = this.gate();
     if (notReady !== null) throw new ScoregateError('NOT_READY', `the gateway is not ready: ${notReady}`);
     if (!this.sink.accepting()) throw new ScoregateError('SINK_FULL');
     const m = this.metrics;
-    let tx;
+    let tx: Transaction;
     try {
       tx = parseTransaction(value);
     } catch (err) {
@@ -75,19 +109,51 @@ export class Scorer {
       const incomplete = e.code === 'MISSING_FIELD' || e.code === 'INVALID_BODY';
       m.check('completeness', !incomplete);
       if (!incomplete) m.check('validity', false);
-      this.reject(e, source, receivedAt, raw);
+      this.reject(e, ctx);
       throw e;
     }
+    const fp = fingerprint(tx);
+    const id = tx.transactionId;
+    const seen = this.answers.lookup(id, fp);
+    switch (seen.kind) {
+      case 'answer':
+        m.replay(ctx.source);
+        return { body: seen.body, replayed: true };
+      case 'pending': {
+        // The same transaction is being scored right now: its answer is ours (never a second score).
+        const first = await seen.promise;
+        m.replay(ctx.source);
+        return { body: first.body, replayed: true };
+      }
+      case 'conflict': {
+        const e = new ScoregateError('IDEMPOTENCY_KEY_REUSED', `transactionId ${JSON.stringify(id)} was already used for a different transaction`, 'transactionId');
+        this.reject(e, ctx);
+        throw e;
+      }
+      case 'new':
+        break;
+    }
     m.check('completeness', true);
-    if (this.engine.seen.has(tx.transactionId)) {
+    if (this.engine.seen.has(id)) {
       m.check('uniqueness', false);
-      const e = new ScoregateError('DUPLICATE_TRANSACTION', `transactionId ${JSON.stringify(tx.transactionId)} was already scored`, 'transactionId');
-      this.reject(e, source, receivedAt, raw);
+      const e = new ScoregateError('DUPLICATE_TRANSACTION', `transactionId ${JSON.stringify(id)} was already counted (from Kafka, or its answer is no longer remembered)`, 'transactionId');
+      this.reject(e, ctx);
       throw e;
     }
     m.check('uniqueness', true);
-    const ctx = this.engine.compute(tx, this.row, 0);
-    const quality = assessQuality(tx, ctx.meanLast5, this.now());
+    const p = this.scoreNew(tx, fp, ctx);
+    this.answers.begin(id, fp, p);
+    // Whatever failed, the id is not remembered: the client may retry it.
+    p.catch(() => this.answers.settle(id, fp, null));
+    return p;
+  }
+
+  private async scoreNew(tx: Transaction, fp: string, ctx: ScoreContext): Promise<Answer> {
+    const m = this.metrics;
+    const pool = this.pool!;
+    const row = this.row;
+    const hctx = this.engine.compute(tx, row, 0);
+    const quality = assessQuality(tx, hctx.meanLast5, this.now());
     m.check('validity', quality.validity === 1);
     m.check('consistency', quality.consistency === 1);
     // Join the history now, before inference, so the very next request sees this one. An event
@@ -95,66 +161,103 @@ export class Scorer {
     let joined = false;
     if (quality.joinsWindows) joined = this.engine.ingest(tx) === 'added';
     else this.engine.seen.add(tx.transactionId);
+    // Computed now, while the scratch row still holds this transaction's features: a few flops,
+    // cheaper than keeping a copy of the row for the rare answer that needs it.
+    const fallback = fallbackScore(row, 0);
     // The challenger copies the same row now; its result only ever reaches metrics and the sink.
     const ch = this.challenger;
     // Settled at once: a challenger that is overloaded or swapping yields null, never an unhandled rejection.
-    const chScore = ch !== null ? ch.score(this.row, 0).then((s) => s, () => null) : null;
-    let score: number;
+    const chScore = ch !== null ? ch.score(row, 0).then((s) => s, () => null) : null;
     m.inFlight.inc();
+    let outcome: Outcome;
+    const left = ctx.budgetMs - (performance.now() - ctx.startedAt);
     try {
-      score = await pool.score(this.row, 0);
-    } catch (err) {
-      // Not scored: a retry with the same transactionId must not be refused as a duplicate.
-      this.engine.forget(tx, joined);
-      const e = asScoregateError(err);
-      m.outcome(source, e.code);
-      throw e;
+      outcome = left <= 0 ? 'deadline' : await this.infer(pool, left);
     } finally {
       m.inFlight.dec();
+    }
+    let score: number;
+    let reason: FallbackReason | null = null;
+    if (typeof outcome === 'number') score = outcome;
+    else {
+      reason = outcome;
+      score = fallback;
+      m.fallback(reason);
     }
     const risk = riskCategory(score);
     const ev: ScoredEvent = {
       transaction: tx,
       score,
       riskCategory: risk,
-      model: pool.modelRef,
+      model: reason === null ? pool.modelRef : FALLBACK_MODEL,
       quality: { score: quality.score, flags: quality.flags },
-      source,
-      receivedAt,
+      source: ctx.source,
+      receivedAt: ctx.receivedAt,
       scoredAt: this.now(),
       challenger: null,
+      fallback: reason,
+      tookMs: roundMs(performance.now() - ctx.startedAt),
+      fingerprint: fp,
     };
-    m.outcome(source, 'scored');
+    if (chScore !== null && ch !== null) await this.addChallenger(ev, ch, chScore);
+    const body = resultJson(ev);
+    // Durable before the answer: a 200 is sent only once the event is in the spool (or file).
+    try {
+      const ok = await Promise.race([this.sink.scored(ev).then(() => true), delay(this.opts.sinkWaitMs, false)]);
+      if (!ok) throw new Error(`the scored event was not durable within SINK_WAIT_MS (${this.opts.sinkWaitMs} ms)`);
+    } catch (err) {
+      // Not answered: the client may retry with the same id, so it must not count as seen.
+      this.engine.forget(tx, joined);
+      this.answers.settle(tx.transactionId, fp, null);
+      m.sinkErrors.inc();
+      this.onSinkError(err);
+      m.outcome(ctx.source, 'SINK_FULL');
+      throw new ScoregateError('SINK_FULL', 'the scored event could not be made durable: scoring is refused rather than answering an event that could be lost');
+    }
+    m.outcome(ctx.source, reason === null ? 'scored' : 'fallback');
     m.riskCategory(risk);
     m.qualityScore.observe(quality.score);
-    if (chScore === null || ch === null) this.toSink(ev);
-    else {
-      void chScore.then((s) => {
-        if (s !== null) {
-          const version = ch.model.version;
-          ev.challenger = { name: ch.model.name, version, score: s };
-          m.challengerScore.observe({ version }, s);
-          m.challengerDiff.observe({ version }, Math.abs(s - score));
-          if (riskCategory(s) !== risk) m.challengerDisagree.inc({ version });
-        }
-        this.toSink(ev); // a challenger failure never costs the event
-      });
-    }
-    return ev;
+    this.answers.settle(tx.transactionId, fp, body);
+    return { body, replayed: false };
   }
 
-  private toSink(ev: ScoredEvent): void {
-    if (this.sinkQueue.push(ev) === 1) setImmediate(this.flushSink);
+  /** The model's score within `ms`, or why the fallback must answer instead. */
+  private infer(pool: InferencePool, ms: number): Promise<Outcome> {
+    return new Promise<Outcome>((resolve) => {
+      const timer = setTimeout(onDeadline, ms, resolve);
+      pool.score(this.row, 0).then(
+        (s) => {
+          clearTimeout(timer);
+          resolve(s);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          resolve(reasonOf(err));
+        },
+      );
+    });
+  }
+
+  /** Puts the challenger's score in the event if it comes within a few ms (it never delays the answer more). */
+  private async addChallenger(ev: ScoredEvent, ch: InferencePool, chScore: Promise<number | null>): Promise<void> {
+    const s = await Promise.race([chScore, delay(CHALLENGER_WAIT_MS, null)]);
+    if (s === null) return;
+    const m = this.metrics;
+    const version = ch.model.version;
+    ev.challenger = { name: ch.model.name, version, score: s };
+    m.challengerScore.observe({ version }, s);
+    m.challengerDiff.observe({ version }, Math.abs(s - ev.score));
+    if (riskCategory(s) !== ev.riskCategory) m.challengerDisagree.inc({ version });
   }
 
   /** Records a transaction that failed before scoring: metrics and, for bad input, a dead letter. */
-  reject(e: ScoregateError, source: Source, receivedAt: number, raw: () => string): void {
-    this.metrics.outcome(source, e.code);
+  reject(e: ScoregateError, ctx: { source: Source; receivedAt: number; raw: () => string }): void {
+    this.metrics.outcome(ctx.source, e.code);
     if (e.status >= 500) return; // our failure, not the event's: nothing for the dead-letter topic
     try {
-      let text = raw();
+      let text = ctx.raw();
       if (text.length > DEAD_LETTER_MAX_RAW) text = text.slice(0, DEAD_LETTER_MAX_RAW);
-      this.sink.deadLetter({ code: e.code, field: e.field ?? null, message: e.message, raw: text, source, receivedAt });
+      this.sink.deadLetter({ code: e.code, field: e.field ?? null, message: e.message, raw: text, source: ctx.source, receivedAt: ctx.receivedAt });
       this.metrics.sinkWrites.inc({ sink: 'dead_letter' });
     } catch (err) {
       this.metrics.sinkErrors.inc();

@@ -1,4 +1,5 @@
 /** What leaves the gateway: a scored event, or a dead letter for an event that could not be scored. */
+import type { FallbackReason } from '../admission/fallback.js';
 import type { ErrorCode } from '../core/errors.js';
 import type { QualityFlag } from '../quality/checks.js';
 import type { Transaction } from '../quality/transaction.js';
@@ -26,6 +27,12 @@ export interface ScoredEvent {
   scoredAt: number;
   /** The challenger's opinion on the same features, when one runs; never part of the answer. */
   challenger: { name: string; version: string; score: number } | null;
+  /** Set when the fallback rule model answered instead of the model, with why. */
+  fallback: FallbackReason | null;
+  /** Server time from admission to the score, as answered (ms, 3 decimals). */
+  tookMs: number;
+  /** The transaction's canonical fingerprint (idempotency: a retry must match it). */
+  fingerprint: string;
 }
 
 export interface DeadLetter {
@@ -52,11 +59,15 @@ export function rawPayload(v: unknown): string {
   }
 }
 
-/** Where scored events and dead letters go. Writes never block the request: they queue. */
+/**
+ * Where scored events and dead letters go. A scored event's promise resolves once the event is
+ * durable (written to the spool or file, per SPOOL_FSYNC): the answer waits for it, so an answer
+ * given is never an event lost. Dead letters are not waited for.
+ */
 export interface EventSink {
   /** False while the sink cannot take more events without losing some (scoring is refused). */
   accepting(): boolean;
-  scored(ev: ScoredEvent): void;
+  scored(ev: ScoredEvent): Promise<void>;
   deadLetter(dl: DeadLetter): void;
   /** Flushes what is queued and releases files or connections. */
   close(): Promise<void>;

@@ -37,25 +37,44 @@ class RotatingFile {
   }
 
   private batch = '';
+  /** Writers of this turn's batch waiting for it to reach the file. */
+  private batchWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   // One stream write per event-loop turn, not one per event (the profile showed per-event
   // writes as the largest single cost of the embedded sink).
   private readonly flushBatch = (): void => {
     const text = this.batch;
     if (text === '') return; // already flushed by close()
     this.batch = '';
+    const waiters = this.batchWaiters;
+    this.batchWaiters = [];
     const len = Buffer.byteLength(text);
     try {
       if (this.bytes + len > this.maxBytes && this.bytes > 0) this.rotate();
-      this.stream.write(text);
+      // The callback runs once the text is handed to the file (write(2) done): a process kill
+      // after it loses nothing, so the answers waiting for it may go.
+      this.stream.write(text, (err) => {
+        if (err === null || err === undefined) for (const w of waiters) w.resolve();
+        else {
+          this.failure = err;
+          for (const w of waiters) w.reject(err);
+        }
+      });
       this.bytes += len;
     } catch (err) {
       this.failure = err as Error;
+      for (const w of waiters) w.reject(err as Error);
     }
   };
 
   write(line: string): void {
     if (this.batch === '') setImmediate(this.flushBatch);
     this.batch += line;
+  }
+
+  /** Like write, resolving once the line is in the file. */
+  writeDurable(line: string): Promise<void> {
+    this.write(line);
+    return new Promise<void>((resolve, reject) => this.batchWaiters.push({ resolve, reject }));
   }
 
   private rotate(): void {
@@ -87,8 +106,8 @@ export class FileSink implements EventSink {
     return this.scoredFile.failure === null && this.dlqFile.failure === null;
   }
 
-  scored(ev: ScoredEvent): void {
-    this.scoredFile.write(JSON.stringify(ev) + '\n');
+  scored(ev: ScoredEvent): Promise<void> {
+    return this.scoredFile.writeDurable(JSON.stringify(ev) + '\n');
   }
 
   deadLetter(dl: DeadLetter): void {

@@ -19,6 +19,6 @@ export function lineageOf(ev: ScoredEvent): LineageStage[] {
       rulesApplied: ['completeness', 'validity', 'consistency', 'uniqueness'],
       metrics: { completeness: 1, validity, consistency, uniqueness: 1, score: ev.quality.score },
     },
-    { stage: 'scoring', processor: `onnx:${ev.model.name}:${ev.model.version}`, timestamp: ev.scoredAt, status: 'completed', rulesApplied: [], metrics: { score: ev.score } },
+    { stage: 'scoring', processor: ev.fallback === null ? `onnx:${ev.model.name}:${ev.model.version}` : `rules:${ev.model.name}:${ev.model.version}`, timestamp: ev.scoredAt, status: ev.fallback === null ? 'completed' : `fallback:${ev.fallback}`, rulesApplied: [], metrics: { score: ev.score } },
   ];
 }

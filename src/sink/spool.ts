@@ -9,7 +9,7 @@
  */
 import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open as openAsync, type FileHandle } from 'node:fs/promises';
-import { write } from 'node:fs';
+import { fdatasync, write } from 'node:fs';
 import { join } from 'node:path';
 
 export interface SpoolRecord {
@@ -26,6 +26,12 @@ export interface Position {
 export interface SpoolOptions {
   maxBytes: number;
   segmentBytes?: number;
+  /**
+   * 'interval' (default): an append is durable once written to the segment file (it survives a
+   * process kill; the page cache reaches the disk at the next 100 ms fdatasync). 'always': once
+   * fdatasync'd too (it survives power loss); one fdatasync covers every append of the turn.
+   */
+  fsync?: 'interval' | 'always';
 }
 
 const HEADER = 7;
@@ -39,6 +45,8 @@ function segName(n: number): string {
 interface Pending {
   seg: number;
   buf: Buffer;
+  /** Sequence number of the last append in buf. */
+  seq: number;
 }
 
 export class Spool {
@@ -61,10 +69,16 @@ export class Spool {
   private readonly syncTimer: NodeJS.Timeout;
   private waiters: (() => void)[] = [];
   private closed = false;
+  private readonly fsyncAlways: boolean;
+  private appendSeq = 0;
+  private durableSeq = 0;
+  /** Appends waiting to be durable, in sequence order. */
+  private durableWaiters: { seq: number; resolve: () => void }[] = [];
 
   private constructor(dir: string, opts: SpoolOptions) {
     this.dir = dir;
     this.maxBytes = opts.maxBytes;
+    this.fsyncAlways = opts.fsync === 'always';
     this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
     mkdirSync(dir, { recursive: true });
     const segs = readdirSync(dir)
@@ -166,13 +180,32 @@ export class Spool {
       this.appended.set(seg, 0);
     }
     this.appended.set(seg, this.appended.get(seg)! + rec.length);
-    this.queue.push({ seg, buf: rec });
+    this.queue.push({ seg, buf: rec, seq: ++this.appendSeq });
     this.backlogBytes += rec.length;
     this.backlogRecords++;
     if (!this.scheduled && !this.writing) {
       this.scheduled = true;
       setImmediate(() => this.drainQueue());
     }
+  }
+
+  /**
+   * Appends a record and resolves once it is durable (SpoolOptions.fsync says what that means).
+   * Appends of one turn share one write (and one fdatasync), so waiting costs one write's time,
+   * not one per event. While the disk fails, the promise waits for the retry to succeed.
+   */
+  appendDurable(topic: number, key: string | null, value: Buffer): Promise<void> {
+    this.append(topic, key, value);
+    const seq = this.appendSeq;
+    return new Promise<void>((resolve) => this.durableWaiters.push({ seq, resolve }));
+  }
+
+  private markDurable(seq: number): void {
+    this.durableSeq = seq;
+    const ws = this.durableWaiters;
+    let i = 0;
+    while (i < ws.length && ws[i]!.seq <= seq) ws[i++]!.resolve();
+    if (i > 0) this.durableWaiters = i === ws.length ? [] : ws.slice(i);
   }
 
   /** Writes everything appended so far; resolves when it is on disk (page cache). */
@@ -195,6 +228,7 @@ export class Spool {
     let i = 0;
     while (i < this.queue.length && this.queue[i]!.seg === seg) i++;
     const bufs = this.queue.slice(0, i).map((p) => p.buf);
+    const lastSeq = this.queue[i - 1]!.seq;
     this.queue = this.queue.slice(i);
     const data = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
     const done = (err: NodeJS.ErrnoException | null): void => {
@@ -207,7 +241,7 @@ export class Spool {
         } catch {
           // the retry's recover-on-open handles a torn tail too
         }
-        this.queue.unshift({ seg, buf: data });
+        this.queue.unshift({ seg, buf: data, seq: lastSeq });
         this.writing = false;
         setTimeout(() => {
           this.failure = null;
@@ -216,14 +250,25 @@ export class Spool {
         return;
       }
       this.durable.set(seg, this.durable.get(seg)! + data.length);
-      this.dirty = true;
-      this.writing = false;
-      if (this.queue.length > 0) this.drainQueue();
-      else {
-        const ws = this.waiters;
-        this.waiters = [];
-        ws.forEach((w) => w());
+      const finish = (): void => {
+        this.markDurable(lastSeq);
+        this.writing = false;
+        if (this.queue.length > 0) this.drainQueue();
+        else {
+          const ws = this.waiters;
+          this.waiters = [];
+          ws.forEach((w) => w());
+        }
+      };
+      if (!this.fsyncAlways) {
+        this.dirty = true;
+        return finish();
       }
+      // Group commit: every append of this write waits for the one fdatasync.
+      fdatasync(this.fd!, (syncErr) => {
+        if (syncErr !== null) this.dirty = true; // the interval sync retries; the data was written
+        finish();
+      });
     };
     try {
       if (this.fdSeg !== seg) {

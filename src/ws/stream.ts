@@ -6,12 +6,19 @@
  * WS_MAX_BACKPRESSURE_BYTES is closed with 1008 and a reason; one with more than WS_MAX_IN_FLIGHT
  * transactions waiting gets TOO_MANY_IN_FLIGHT for the extra ones. Memory per connection is so
  * bounded by both. A bad frame gets an error message (id null when the frame has no usable id);
- * the connection stays up. Frames over WS_MAX_PAYLOAD_BYTES are closed by uWS with 1009.
+ * the connection stays up. A frame over WS_MAX_PAYLOAD_BYTES closes the connection with 1009
+ * and a reason (uWS itself would drop the TCP connection without a close frame, so its own limit
+ * sits above ours: see UWS_PAYLOAD_FACTOR).
+ *
+ * Admission: each transaction takes a slot of the same adaptive limit as HTTP requests; one
+ * over it gets `{"id", "error": {"code": "OVERLOADED", "retryAfterMs"}}` and is not scored.
+ * Retries are idempotent: a transactionId already answered gets its answer again with
+ * `"replayed": true`.
  */
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
+import type { AdmissionLimiter } from '../admission/limiter.js';
 import { ScoregateError, asScoregateError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
-import { resultJson } from '../http/score.js';
 import type { Scorer } from '../scoring/scorer.js';
 import { rawPayload } from '../sink/events.js';
 
@@ -21,7 +28,18 @@ export interface StreamOptions {
   maxBackpressureBytes: number;
   maxInFlight: number;
   batchMaxItems: number;
+  budgetMs: number;
+  limiter: AdmissionLimiter;
 }
+
+/**
+ * uWS drops the TCP connection (no close frame) on a message over its maxPayloadLength, so it
+ * is set this many times above WS_MAX_PAYLOAD_BYTES (capped at UWS_PAYLOAD_CAP): messages
+ * between the two get a proper 1009 close with a reason; only larger ones are dropped.
+ */
+const UWS_PAYLOAD_FACTOR = 16;
+const UWS_PAYLOAD_CAP = 256 * 1024 * 1024;
+export const CLOSE_TOO_BIG = 1009;
 
 interface Conn {
   inFlight: number;
@@ -77,12 +95,12 @@ export class StreamRoute {
   attach(app: TemplatedApp, path = '/v1/stream'): void {
     app.ws<Conn>(path, {
       compression: uWS.DISABLED,
-      maxPayloadLength: this.opts.maxPayloadBytes,
+      maxPayloadLength: Math.max(this.opts.maxPayloadBytes, Math.min(this.opts.maxPayloadBytes * UWS_PAYLOAD_FACTOR, UWS_PAYLOAD_CAP)),
       idleTimeout: this.opts.idleTimeoutS,
       sendPingsAutomatically: true,
       // We close at maxBackpressureBytes ourselves (with a reason); uWS's own limit sits above
       // it so it never silently drops a result.
-      maxBackpressure: this.opts.maxBackpressureBytes * 2 + this.opts.maxPayloadBytes,
+      maxBackpressure: this.opts.maxBackpressureBytes * 2 + this.opts.maxPayloadBytes * UWS_PAYLOAD_FACTOR,
       closeOnBackpressureLimit: 0,
       upgrade: (res, req, context) => {
         res.upgrade<Conn>(
@@ -146,6 +164,11 @@ export class StreamRoute {
   private onMessage(ws: WebSocket<Conn>, message: ArrayBuffer): void {
     const c = ws.getUserData();
     if (c.closed) return;
+    if (message.byteLength > this.opts.maxPayloadBytes) {
+      c.closed = true;
+      this.metrics.wsClosed.inc({ reason: 'too_big' });
+      return ws.end(CLOSE_TOO_BIG, `message of ${message.byteLength} bytes exceeds WS_MAX_PAYLOAD_BYTES (${this.opts.maxPayloadBytes})`);
+    }
     if (ws.getBufferedAmount() > this.opts.maxBackpressureBytes) return this.closeSlow(ws);
     const receivedAt = Date.now();
     const startedAt = performance.now();
@@ -179,18 +202,39 @@ export class StreamRoute {
     if (c.inFlight >= this.opts.maxInFlight) {
       return this.send(ws, errorMessage(id, new ScoregateError('TOO_MANY_IN_FLIGHT', `at most ${this.opts.maxInFlight} transactions may wait for results on one connection`)));
     }
+    let budgetMs = this.opts.budgetMs;
+    const b = o['budgetMs'];
+    if (b !== undefined) {
+      if (typeof b !== 'number' || !Number.isInteger(b) || b < 1) {
+        return this.send(ws, errorMessage(id, new ScoregateError('INVALID_FIELD', 'budgetMs must be a whole number of milliseconds ≥ 1', 'budgetMs')));
+      }
+      budgetMs = Math.min(b, budgetMs);
+    }
+    const limiter = this.opts.limiter;
+    if (!limiter.tryAcquire()) {
+      this.metrics.shed.inc({ transport: 'ws' });
+      return this.send(ws, errorMessage(id, this.shedError));
+    }
     c.inFlight++;
     const tx = o['transaction'];
     const idJson = JSON.stringify(id);
-    this.scorer.score(tx, 'ws', receivedAt, () => rawPayload(tx)).then(
-      (ev) => {
+    this.scorer.score(tx, { source: 'ws', receivedAt, startedAt, budgetMs, raw: () => rawPayload(tx) }).then(
+      (a) => {
         c.inFlight--;
-        this.send(ws, `{"id":${idJson},"result":${resultJson(ev, performance.now() - startedAt)}}`);
+        limiter.release(performance.now() - startedAt);
+        this.send(ws, a.replayed ? `{"id":${idJson},"result":${a.body},"replayed":true}` : `{"id":${idJson},"result":${a.body}}`);
       },
       (err: unknown) => {
         c.inFlight--;
+        limiter.release(performance.now() - startedAt);
         this.send(ws, errorMessage(id, asScoregateError(err)));
       },
     );
   }
+
+  private readonly shedError = ((): ScoregateError => {
+    const e = new ScoregateError('OVERLOADED');
+    e.retryAfterMs = 1000;
+    return e;
+  })();
 }

@@ -1,0 +1,89 @@
+/**
+ * Remembered answers, for idempotent retries: transactionId is the idempotency key.
+ *
+ * - An id whose answer is remembered replays it (byte for byte) when the retry's fingerprint
+ *   matches, and is a conflict (IDEMPOTENCY_KEY_REUSED) when it does not.
+ * - An id being scored right now has a pending entry: a retry with the same fingerprint waits
+ *   for the first one's answer (bounded by the first one's budget), never a second score.
+ * - Only answers that were given (200) are remembered; a failure deletes the pending entry so
+ *   the client may retry.
+ *
+ * Bounded by IDEMPOTENCY_MAX_ANSWERS (least recently used evicted first) and IDEMPOTENCY_TTL_S.
+ * With Kafka, the answers are rebuilt on start from `transactions.scored` (the event carries the
+ * fingerprint and everything the answer held), which is also how answers given by another
+ * instance become replayable here.
+ */
+import { LRUCache } from 'lru-cache';
+
+export interface Answer {
+  /** The result object as JSON, exactly as first answered. */
+  body: string;
+  /** True when this is a replay of an earlier answer. */
+  replayed: boolean;
+}
+
+interface Remembered {
+  fp: string;
+  body: string;
+}
+
+export type Lookup =
+  | { kind: 'answer'; body: string }
+  | { kind: 'pending'; promise: Promise<Answer> }
+  | { kind: 'conflict' }
+  | { kind: 'new' };
+
+const NEW: Lookup = { kind: 'new' };
+const CONFLICT: Lookup = { kind: 'conflict' };
+
+export interface AnswerStoreOptions {
+  maxAnswers: number;
+  ttlMs: number;
+}
+
+export class AnswerStore {
+  private readonly done: LRUCache<string, Remembered>;
+  private readonly pending = new Map<string, { fp: string; promise: Promise<Answer> }>();
+
+  constructor(opts: AnswerStoreOptions) {
+    // ttlAutopurge off: expired entries are dropped when touched or evicted, with no timer per entry.
+    this.done = new LRUCache<string, Remembered>({ max: opts.maxAnswers, ttl: opts.ttlMs, ttlAutopurge: false, updateAgeOnGet: false });
+  }
+
+  lookup(id: string, fp: string): Lookup {
+    const r = this.done.get(id);
+    if (r !== undefined) return r.fp === fp ? { kind: 'answer', body: r.body } : CONFLICT;
+    const p = this.pending.get(id);
+    if (p !== undefined) return p.fp === fp ? { kind: 'pending', promise: p.promise } : CONFLICT;
+    return NEW;
+  }
+
+  /** Marks `id` as being scored; later lookups with the same fingerprint wait for `promise`. */
+  begin(id: string, fp: string, promise: Promise<Answer>): void {
+    this.pending.set(id, { fp, promise });
+  }
+
+  /** The first scoring of `id` ended: remember its answer (body), or forget it (null: it failed). */
+  settle(id: string, fp: string, body: string | null): void {
+    this.pending.delete(id);
+    if (body !== null) this.done.set(id, { fp, body });
+  }
+
+  /** An answer learnt from elsewhere (the scored topic on start, or another instance). */
+  remember(id: string, fp: string, body: string, ageMs = 0): void {
+    if (this.pending.has(id)) return; // being scored here now: that answer wins
+    this.done.set(id, { fp, body }, ageMs > 0 ? { start: performance.now() - ageMs } : undefined);
+  }
+
+  has(id: string): boolean {
+    return this.done.has(id) || this.pending.has(id);
+  }
+
+  get size(): number {
+    return this.done.size;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+}

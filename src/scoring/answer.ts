@@ -1,0 +1,49 @@
+/**
+ * The public answer for a scored transaction, serialised by hand: one string, no temporaries.
+ * The same text is sent over HTTP, inside batch results and WebSocket messages, remembered for
+ * idempotent replays and rebuilt from a scored event read back from Kafka — so it depends only
+ * on fields the scored event keeps.
+ */
+import type { FallbackReason } from '../admission/fallback.js';
+import type { QualityFlag } from '../quality/checks.js';
+import type { RiskCategory, ScoredEvent } from '../sink/events.js';
+
+/** tookMs as answered and kept: microsecond precision. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+export function resultJson(ev: ScoredEvent): string {
+  return (
+    `{"transactionId":${JSON.stringify(ev.transaction.transactionId)},"score":${ev.score},"riskCategory":"${ev.riskCategory}",` +
+    `"model":{"name":${JSON.stringify(ev.model.name)},"version":${JSON.stringify(ev.model.version)}},` +
+    `"quality":{"score":${ev.quality.score},"flags":${JSON.stringify(ev.quality.flags)}}` +
+    (ev.fallback === null ? '' : `,"fallback":true,"fallbackReason":"${ev.fallback}"`) +
+    `,"tookMs":${ev.tookMs}}`
+  );
+}
+
+/**
+ * The answer a scored event read back from `transactions.scored` was given with, or null for an
+ * event written before answers were kept in it (no fingerprint or tookMs). Only the fields
+ * resultJson reads are filled in.
+ */
+export function answerFromScoredRecord(rec: unknown): { body: string; fingerprint: string; scoredAt: number } | null {
+  if (typeof rec !== 'object' || rec === null) return null;
+  const r = rec as Record<string, unknown>;
+  const fp = r['requestFingerprint'];
+  const took = r['tookMs'];
+  if (typeof fp !== 'string' || typeof took !== 'number' || typeof r['score'] !== 'number') return null;
+  const ev = {
+    transaction: { transactionId: String(r['transactionId']) },
+    score: r['score'],
+    riskCategory: String(r['riskCategory']) as RiskCategory,
+    model: { name: String(r['modelName']), version: String(r['modelVersion']) },
+    quality: { score: Number(r['qualityScore']), flags: (Array.isArray(r['qualityFlags']) ? r['qualityFlags'] : []) as QualityFlag[] },
+    fallback: (typeof r['fallbackReason'] === 'string' ? r['fallbackReason'] : null) as FallbackReason | null,
+    tookMs: took,
+  } as unknown as ScoredEvent;
+  const at = r['scoredAt'];
+  const scoredAt = typeof at === 'number' ? at : at instanceof Date ? at.getTime() : Date.now();
+  return { body: resultJson(ev), fingerprint: fp, scoredAt };
+}
