@@ -1,23 +1,47 @@
 /**
  * The HTTP API against the real gateway process and a real HTTP client: scoring, batches,
  * coded errors for a corpus of bad inputs, limits, and the process staying up throughout.
+ * Scores are checked by value against the oracle (test/support/oracle.ts): the model's output
+ * for the features each transaction should have, given the ones sent before it.
  */
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadConfig, type Config } from '../core/config.js';
+import { F } from '../features/contract.js';
 import { BAD_TRANSACTIONS } from '../../test/support/corpus.js';
 import { postJson, startGateway, validTx, type RunningGateway } from '../../test/support/gateway.js';
+import { ScoreOracle, differences, perfectAnswers, type Answer, type Expectation } from '../../test/support/oracle.js';
+import { knownSequence, type Tx } from '../../test/support/sequence.js';
 
 let gw: RunningGateway;
+let config: Config;
+let oracle: ScoreOracle;
 
 beforeAll(async () => {
   // Inference on the event loop here (the 2-core default); the WebSocket test runs a worker pool.
   gw = await startGateway({ MAX_BODY_BYTES: '262144', BATCH_MAX_ITEMS: '50', INFERENCE_WORKERS: '0' });
+  config = loadConfig(gw.env);
+  oracle = await ScoreOracle.open(config);
 });
 afterAll(async () => {
+  await oracle?.close();
   expect(await gw.stop()).toBe(0);
 });
+
+let names = 0;
+/** A name no earlier test used: users and transactions the gateway has not seen. */
+const fresh = (what: string): string => `${what}-${process.pid}-${Date.now().toString(36)}-${names++}`;
+
+function sequence(what: string, users: number, perUser: number): Tx[] {
+  return knownSequence({ prefix: fresh(what), users, perUser, now: Date.now(), allowedLatenessMs: config.allowedLatenessMs });
+}
+
+/** A /v1/score response as the oracle compares it. */
+function answerOf(r: { status: number; json: unknown }): Answer {
+  return r.status === 200 ? { result: r.json as ScoreAnswer } : { error: (r.json as ErrorAnswer).error };
+}
 
 interface ScoreAnswer {
   transactionId: string;
@@ -32,14 +56,13 @@ interface ErrorAnswer {
 }
 
 describe('POST /v1/score', () => {
-  it('scores a transaction: score in [0,1], risk category, model, quality, server time', async () => {
-    const tx = validTx();
+  it("scores a transaction: the model's score for its features, risk category, model, quality, server time", async () => {
+    const tx = validTx({ userId: fresh('first') });
     const r = await postJson(`${gw.url}/v1/score`, tx);
     expect(r.status).toBe(200);
     const a = r.json as ScoreAnswer;
     expect(a.transactionId).toBe(tx['transactionId']);
-    expect(a.score).toBeGreaterThanOrEqual(0);
-    expect(a.score).toBeLessThanOrEqual(1);
+    expect(differences(await oracle.replay([tx]), [answerOf(r)])).toEqual([]);
     expect(a.riskCategory).toBe(a.score > 0.8 ? 'HIGH' : a.score > 0.5 ? 'MEDIUM' : 'LOW');
     expect(a.model.name).toBe('fraud-detector');
     expect(a.model.version).not.toBe('');
@@ -52,14 +75,24 @@ describe('POST /v1/score', () => {
     expect(r.status).toBe(200);
   });
 
-  it('flags an inconsistent amount and an out-of-range timestamp but still scores', async () => {
-    const user = `u-flags-${Date.now()}`;
-    for (let i = 0; i < 5; i++) expect((await postJson(`${gw.url}/v1/score`, validTx({ userId: user, amount: '10.00' }))).status).toBe(200);
-    const r = await postJson(`${gw.url}/v1/score`, validTx({ userId: user, amount: '500.00', timestamp: Date.now() + 600_000 }));
+  it('flags an inconsistent amount and an out-of-range timestamp but still scores (and neither joins the windows)', async () => {
+    const user = fresh('u-flags');
+    const sent: Tx[] = [];
+    const answers: Answer[] = [];
+    const send = async (tx: Tx): Promise<{ status: number; json: unknown }> => {
+      const r = await postJson(`${gw.url}/v1/score`, tx);
+      sent.push(tx);
+      answers.push(answerOf(r));
+      return r;
+    };
+    for (let i = 0; i < 5; i++) expect((await send(validTx({ userId: user, amount: '10.00' }))).status).toBe(200);
+    const r = await send(validTx({ userId: user, amount: '500.00', timestamp: Date.now() + 600_000 }));
     expect(r.status).toBe(200);
     expect((r.json as ScoreAnswer).quality).toEqual({ score: 0.5, flags: ['TIMESTAMP_AHEAD', 'AMOUNT_INCONSISTENT'] });
-    const stale = await postJson(`${gw.url}/v1/score`, validTx({ userId: user, timestamp: Date.now() - 2 * 86_400_000 }));
+    const stale = await send(validTx({ userId: user, timestamp: Date.now() - 2 * 86_400_000 }));
     expect((stale.json as ScoreAnswer).quality).toEqual({ score: 0.75, flags: ['TIMESTAMP_STALE'] });
+    await send(validTx({ userId: user, amount: '11.00' }));
+    expect(differences(await oracle.replay(sent), answers)).toEqual([]);
   });
 
   it('answers 409 DUPLICATE_TRANSACTION for a transactionId already scored', async () => {
@@ -84,19 +117,24 @@ describe('POST /v1/score', () => {
   it('sends fatal failures to the dead-letter sink with code, field and raw payload', async () => {
     const raw = JSON.stringify(validTx({ currency: 'QQQ', transactionId: 'dlq-probe' }));
     await postJson(`${gw.url}/v1/score`, raw);
-    await new Promise((r) => setTimeout(r, 200));
-    const lines = readFileSync(join(gw.dataDir, 'dlq.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    const dl = lines.find((l) => l['raw'] === raw);
-    expect(dl).toMatchObject({ code: 'INVALID_CURRENCY', field: 'currency', source: 'http' });
+    await vi.waitFor(() => {
+      const lines = readFileSync(join(gw.dataDir, 'dlq.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const dl = lines.find((l) => l['raw'] === raw);
+      expect(dl).toMatchObject({ code: 'INVALID_CURRENCY', field: 'currency', source: 'http' });
+    });
   });
 
-  it('writes scored events to the scored sink', async () => {
-    const tx = validTx({ transactionId: `sink-probe-${Date.now()}` });
-    await postJson(`${gw.url}/v1/score`, tx);
-    await new Promise((r) => setTimeout(r, 200));
-    const text = readFileSync(join(gw.dataDir, 'scored.jsonl'), 'utf8');
-    const ev = text.trim().split('\n').map((l) => JSON.parse(l) as { transaction: { transactionId: string }; score: number }).find((e) => e.transaction.transactionId === tx['transactionId']);
-    expect(ev?.score).toBeGreaterThanOrEqual(0);
+  it('writes scored events to the scored sink, with the score answered', async () => {
+    const tx = validTx({ transactionId: `sink-probe-${Date.now()}`, userId: fresh('sink') });
+    const r = await postJson(`${gw.url}/v1/score`, tx);
+    const [expected] = await oracle.replay([tx]);
+    expect(differences([expected!], [answerOf(r)])).toEqual([]);
+    await vi.waitFor(() => {
+      const text = readFileSync(join(gw.dataDir, 'scored.jsonl'), 'utf8');
+      const ev = text.trim().split('\n').map((l) => JSON.parse(l) as { transaction: { transactionId: string }; score: number }).find((e) => e.transaction.transactionId === tx['transactionId']);
+      expect(ev).toBeDefined();
+      expect(ev!.score).toBe((r.json as ScoreAnswer).score);
+    });
   });
 
   it('answers 415 for a wrong content type', async () => {
@@ -156,18 +194,24 @@ describe('POST /v1/score', () => {
         s.on('error', () => resolve());
       });
     }
-    const txs = Array.from({ length: 50 }, (_, i) => validTx({ userId: `mix-${i}` }));
+    // One transaction per user, amounts and merchants varying: each answer has one right score
+    // whatever order the 50 concurrent requests are handled in.
+    const mix = fresh('mix');
+    const txs = Array.from({ length: 50 }, (_, i) => validTx({ userId: `${mix}-${i}`, amount: (5 + i * 37.5).toFixed(2), merchantId: i % 3 === 0 ? null : `m-${i}` }));
     const answers = await Promise.all(txs.map((t) => postJson(`${gw.url}/v1/score`, t)));
     answers.forEach((a, i) => expect((a.json as ScoreAnswer).transactionId).toBe(txs[i]!['transactionId']));
+    expect(differences(await oracle.replay(txs), answers.map(answerOf))).toEqual([]);
     expect(gw.exited()).toBe(false);
   });
 });
 
 describe('POST /v1/score/batch', () => {
   it('answers a result or an error for each transaction, in order', async () => {
-    const ok1 = validTx();
-    const ok2 = validTx();
-    const r = await postJson(`${gw.url}/v1/score/batch`, [ok1, { ...validTx(), amount: '-1' }, ok2, ok1]);
+    const user = fresh('batch-order');
+    const ok1 = validTx({ userId: user });
+    const ok2 = validTx({ userId: user, amount: '99.00', merchantId: 'm-2' });
+    const batch = [ok1, { ...validTx(), amount: '-1' }, ok2, ok1];
+    const r = await postJson(`${gw.url}/v1/score/batch`, batch);
     expect(r.status).toBe(200);
     const results = (r.json as { results: ({ result: ScoreAnswer } | { error: { code: string; index: number } })[] }).results;
     expect(results).toHaveLength(4);
@@ -175,6 +219,8 @@ describe('POST /v1/score/batch', () => {
     expect('error' in results[1]! && results[1].error.code).toBe('INVALID_AMOUNT');
     expect('result' in results[2]! && results[2].result.transactionId).toBe(ok2['transactionId']);
     expect('error' in results[3]! && results[3].error.code).toBe('DUPLICATE_TRANSACTION');
+    // ok2 is scored with ok1 in its history: items of one batch join the windows in order.
+    expect(differences(await oracle.replay(batch), results)).toEqual([]);
   });
 
   it('accepts {"transactions": [...]} and refuses more than the configured number', async () => {
@@ -184,6 +230,88 @@ describe('POST /v1/score/batch', () => {
     expect((r.json as ErrorAnswer).error.code).toBe('BATCH_TOO_LARGE');
     const r2 = await postJson(`${gw.url}/v1/score/batch`, { nope: 1 });
     expect((r2.json as ErrorAnswer).error.code).toBe('INVALID_BODY');
+  });
+});
+
+/** Indices of `seq` grouped by user, each group in sequence order. */
+function byUser(seq: readonly Tx[]): number[][] {
+  const groups = new Map<unknown, number[]>();
+  seq.forEach((t, i) => {
+    const g = groups.get(t['userId']);
+    if (g === undefined) groups.set(t['userId'], [i]);
+    else g.push(i);
+  });
+  return [...groups.values()];
+}
+
+describe('scores are the model’s output for each transaction’s features', () => {
+  it('one request per transaction, users concurrently, each user’s transactions in order', async () => {
+    const seq = sequence('single', 4, 12);
+    const expected = await oracle.replay(seq);
+    const answers: Answer[] = new Array<Answer>(seq.length);
+    await Promise.all(
+      byUser(seq).map(async (chain) => {
+        for (const i of chain) answers[i] = answerOf(await postJson(`${gw.url}/v1/score`, seq[i]));
+      }),
+    );
+    expect(differences(expected, answers)).toEqual([]);
+  });
+
+  it('batches in sequence order, and one batch of a single user’s transactions in order', async () => {
+    const seq = sequence('batches', 4, 12);
+    const expected = await oracle.replay(seq);
+    const answers: Answer[] = [];
+    for (let i = 0; i < seq.length; i += 20) {
+      const r = await postJson(`${gw.url}/v1/score/batch`, seq.slice(i, i + 20));
+      expect(r.status).toBe(200);
+      answers.push(...(r.json as { results: Answer[] }).results);
+    }
+    expect(differences(expected, answers)).toEqual([]);
+
+    const one = sequence('one-user-batch', 1, 30);
+    expect(new Set(one.map((t) => t['userId'])).size).toBe(1);
+    const r = await postJson(`${gw.url}/v1/score/batch`, one);
+    expect(r.status).toBe(200);
+    expect(differences(await oracle.replay(one), (r.json as { results: Answer[] }).results)).toEqual([]);
+  });
+
+  it('the check has teeth: the sequence moves the features, and wrong, mixed, zeroed or reordered scores fail it', async () => {
+    const seq = sequence('teeth', 4, 12);
+    const expected = await oracle.replay(seq);
+    const scored = expected.filter((e): e is Extract<Expectation, { kind: 'scored' }> => e.kind === 'scored');
+    const column = (f: number): number[] => scored.map((e) => e.features[f]!);
+    // The sequence reaches the features the model reads.
+    expect(Math.max(...column(F.window(0, 0)))).toBeGreaterThanOrEqual(3); // bursts inside 1 min
+    expect(Math.max(...column(F.window(1, 0)))).toBeGreaterThanOrEqual(4); // and inside 5 min
+    expect(new Set(column(F.merchantNew24h))).toEqual(new Set([0, 1]));
+    expect(column(F.amountZscore24h).some((z) => z > 2)).toBe(true);
+    expect(expected.filter((e) => e.kind === 'refused').map((e) => e.kind === 'refused' && e.code)).toEqual(['DUPLICATE_TRANSACTION', 'INVALID_AMOUNT']);
+    expect(scored.filter((e) => !e.joined)).toHaveLength(3); // late, stale, ahead
+    // Scores are not all equal: most transactions have a score of their own.
+    const scores = scored.map((e) => e.score);
+    expect(new Set(scores).size).toBeGreaterThan(scored.length / 2);
+    expect(Math.max(...scores) - Math.min(...scores)).toBeGreaterThan(0.01);
+
+    const perfect = perfectAnswers(expected);
+    expect(differences(expected, perfect)).toEqual([]);
+    // Another transaction's score under each transactionId (rows mixed between requests).
+    const shifted = perfect.map((a, i) => {
+      if (a.result === undefined) return a;
+      const next = scored[(scored.findIndex((e) => e.transactionId === a.result!.transactionId) + 1) % scored.length]!;
+      return { result: { ...a.result, score: next.score } };
+    });
+    expect(differences(expected, shifted).length).toBeGreaterThan(scored.length / 2);
+    // Every row scored as all zeros.
+    const zero = (await oracle.scoreRows([new Float32Array(scored[0]!.features.length)]))[0]!;
+    const zeroed = perfect.map((a) => (a.result === undefined ? a : { result: { ...a.result, score: zero } }));
+    expect(differences(expected, zeroed).length).toBeGreaterThan(scored.length / 2);
+    // The same transactions handled in reverse order (a reordered batch): other histories, other scores.
+    const reversed = await oracle.replay(seq.slice(0, 48).reverse().concat(seq.slice(48)));
+    const reversedById = new Map(reversed.slice(0, 48).map((e) => [e.transactionId, e]));
+    const reorderedAnswers = perfectAnswers(expected.map((e, i) => (i < 48 ? reversedById.get(e.transactionId)! : e)));
+    expect(differences(expected, reorderedAnswers).length).toBeGreaterThan(10);
+    // Answers out of order (a batch's results reordered): transactionIds no longer line up.
+    expect(differences(expected, [...perfect].reverse()).length).toBeGreaterThan(scored.length / 2);
   });
 });
 

@@ -2,42 +2,56 @@
  * /v1/stream against the real gateway process with a real WebSocket client (ws): results per
  * id, many in flight, arrays in one frame, coded errors for the bad-input corpus with the
  * connection staying up, and a client that does not read being closed, not buffered forever.
+ * Scores are checked by value against the oracle (test/support/oracle.ts): the model's output
+ * for the features each transaction should have, given the ones sent before it.
  */
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadConfig, type Config } from '../core/config.js';
 import { BAD_TRANSACTIONS } from '../../test/support/corpus.js';
 import { startGateway, validTx, type RunningGateway } from '../../test/support/gateway.js';
+import { ScoreOracle, differences } from '../../test/support/oracle.js';
+import { knownSequence, type Tx } from '../../test/support/sequence.js';
 
 let gw: RunningGateway;
+let config: Config;
+let oracle: ScoreOracle;
 
 beforeAll(async () => {
   gw = await startGateway({ WS_MAX_BACKPRESSURE_BYTES: '65536', WS_MAX_PAYLOAD_BYTES: '524288' });
+  config = loadConfig(gw.env);
+  oracle = await ScoreOracle.open(config);
 });
 afterAll(async () => {
+  await oracle?.close();
   expect(await gw.stop()).toBe(0);
 });
 
+let names = 0;
+/** A sequence of users and transactions the gateway has not seen (test/support/sequence.ts). */
+function sequence(what: string, users: number, perUser: number): Tx[] {
+  const prefix = `${what}-${process.pid}-${Date.now().toString(36)}-${names++}`;
+  return knownSequence({ prefix, users, perUser, now: Date.now(), allowedLatenessMs: config.allowedLatenessMs });
+}
+
 interface Reply {
   id: string | number | null;
-  result?: { transactionId: string; score: number; riskCategory: string; model: { version: string } };
+  result?: { transactionId: string; score: number; riskCategory: string; model: { name: string; version: string } };
   error?: { code: string; field?: string; message: string };
 }
 
 class Client {
   readonly ws: WebSocket;
   readonly replies: Reply[] = [];
-  private waiters: (() => void)[] = [];
   closed: { code: number; reason: string } | null = null;
 
   constructor(url: string) {
     this.ws = new WebSocket(url);
     this.ws.on('message', (d) => {
       this.replies.push(JSON.parse(d.toString()) as Reply);
-      this.waiters.forEach((w) => w());
     });
     this.ws.on('close', (code, reason) => {
       this.closed = { code, reason: reason.toString() };
-      this.waiters.forEach((w) => w());
     });
   }
 
@@ -48,16 +62,23 @@ class Client {
     });
   }
 
+  /** Waits for `n` replies; a closed connection fails at once (no more replies can come). */
   async waitFor(n: number, timeoutMs = 20_000): Promise<Reply[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.replies.length < n) {
-      if (this.closed !== null || Date.now() > deadline) throw new Error(`got ${this.replies.length}/${n} replies; closed ${JSON.stringify(this.closed)}`);
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 100);
-      });
-    }
+    const short = (): string => `got ${this.replies.length}/${n} replies; closed ${JSON.stringify(this.closed)}`;
+    await vi.waitFor(
+      () => {
+        if (this.replies.length < n && this.closed === null) throw new Error(short());
+      },
+      { timeout: timeoutMs, interval: 10 },
+    );
+    if (this.replies.length < n) throw new Error(short());
     return this.replies;
+  }
+
+  /** The reply for each id, in the order of `ids`. */
+  answersFor(ids: readonly (string | number)[]): (Reply | undefined)[] {
+    const byId = new Map(this.replies.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id));
   }
 }
 
@@ -68,26 +89,41 @@ async function client(): Promise<Client> {
 }
 
 describe('WebSocket /v1/stream', () => {
-  it('scores many transactions in flight on one connection, one reply per id', async () => {
+  it("scores many transactions in flight on one connection, one reply per id, each the model's score for its features", async () => {
     const c = await client();
-    const n = 300;
-    for (let i = 0; i < n; i++) c.ws.send(JSON.stringify({ id: i, transaction: validTx({ userId: `ws-${i % 7}` }) }));
+    // 7 users × 42 interleaved in time, then the late, stale, ahead, duplicate and invalid ones.
+    const seq = sequence('ws-many', 7, 42);
+    const n = seq.length;
+    expect(n).toBe(300);
+    const expected = await oracle.replay(seq);
+    // One frame each, all sent before any reply is read: frames are handled in the order sent.
+    for (let i = 0; i < n; i++) c.ws.send(JSON.stringify({ id: i, transaction: seq[i] }));
     const replies = await c.waitFor(n);
     expect(new Set(replies.map((r) => r.id)).size).toBe(n);
-    for (const r of replies) {
-      expect(r.error).toBeUndefined();
-      expect(r.result!.score).toBeGreaterThanOrEqual(0);
-      expect(r.result!.score).toBeLessThanOrEqual(1);
-    }
+    const answers = c.answersFor(seq.map((_, i) => i));
+    expected.forEach((e, i) => {
+      if (e.kind === 'scored') expect(answers[i]?.error).toBeUndefined();
+    });
+    expect(differences(expected, answers)).toEqual([]);
     c.ws.close();
   });
 
-  it('takes an array of messages in one frame', async () => {
+  it("takes an array of messages in one frame, many frames in flight, each the model's score for its features", async () => {
     const c = await client();
     const items = Array.from({ length: 20 }, (_, i) => ({ id: `a${i}`, transaction: validTx() }));
     c.ws.send(JSON.stringify(items));
     const replies = await c.waitFor(20);
     expect(replies.map((r) => r.id).sort()).toEqual(items.map((i) => i.id).sort());
+
+    // A known sequence in frames of up to 16 messages, all frames sent at once.
+    const seq = sequence('ws-frames', 5, 24);
+    const expected = await oracle.replay(seq);
+    const ids = seq.map((_, i) => `f${i}`);
+    for (let i = 0; i < seq.length; i += 16) {
+      c.ws.send(JSON.stringify(seq.slice(i, i + 16).map((t, j) => ({ id: ids[i + j], transaction: t }))));
+    }
+    await c.waitFor(20 + seq.length);
+    expect(differences(expected, c.answersFor(ids))).toEqual([]);
     c.ws.close();
   });
 
@@ -138,8 +174,7 @@ describe('WebSocket /v1/stream', () => {
       await new Promise((r) => setTimeout(r, 2));
     }
     (c.ws as unknown as { _socket: { resume(): void } })._socket.resume();
-    const deadline = Date.now() + 20_000;
-    while (c.closed === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(c.closed).not.toBeNull(), { timeout: 20_000, interval: 50 });
     expect(c.closed?.code).toBe(1008);
     expect(c.closed?.reason).toMatch(/backpressure/);
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();

@@ -15,6 +15,8 @@ export interface RunningGateway {
   url: string;
   port: number;
   dataDir: string;
+  /** The environment the process was started with (for loadConfig: the settings it runs with). */
+  env: Record<string, string | undefined>;
   proc: ChildProcess;
   logs: string[];
   /** SIGTERM and wait for exit; resolves with the exit code. */
@@ -24,8 +26,9 @@ export interface RunningGateway {
 
 export async function startGateway(env: Record<string, string> = {}, opts: { waitReady?: boolean } = {}): Promise<RunningGateway> {
   const dataDir = env['DATA_DIR'] ?? mkdtempSync(join(tmpdir(), 'scoregate-'));
+  const fullEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', INFERENCE_WORKERS: '1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env };
   const proc = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', INFERENCE_WORKERS: '1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
@@ -52,6 +55,7 @@ export async function startGateway(env: Record<string, string> = {}, opts: { wai
     url,
     port,
     dataDir,
+    env: fullEnv,
     proc,
     logs,
     exited: () => exitCode !== undefined,
