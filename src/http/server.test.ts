@@ -39,8 +39,9 @@ function sequence(what: string, users: number, perUser: number): Tx[] {
 }
 
 /** A /v1/score response as the oracle compares it. */
-function answerOf(r: { status: number; json: unknown }): Answer {
-  return r.status === 200 ? { result: r.json as ScoreAnswer } : { error: (r.json as ErrorAnswer).error };
+function answerOf(r: { status: number; json: unknown; headers: Headers }): Answer {
+  if (r.status !== 200) return { error: (r.json as ErrorAnswer).error };
+  return r.headers.get('idempotent-replayed') === 'true' ? { result: r.json as ScoreAnswer, replayed: true } : { result: r.json as ScoreAnswer };
 }
 
 interface ScoreAnswer {
@@ -95,12 +96,18 @@ describe('POST /v1/score', () => {
     expect(differences(await oracle.replay(sent), answers)).toEqual([]);
   });
 
-  it('answers 409 DUPLICATE_TRANSACTION for a transactionId already scored', async () => {
-    const tx = validTx();
-    expect((await postJson(`${gw.url}/v1/score`, tx)).status).toBe(200);
-    const r = await postJson(`${gw.url}/v1/score`, tx);
-    expect(r.status).toBe(409);
-    expect((r.json as ErrorAnswer).error).toMatchObject({ code: 'DUPLICATE_TRANSACTION', field: 'transactionId' });
+  it('a retry of an answered transaction replays its answer byte for byte; another transaction under its id is 422', async () => {
+    const tx = validTx({ userId: fresh('retry') });
+    const first = await postJson(`${gw.url}/v1/score`, tx);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const again = await postJson(`${gw.url}/v1/score`, tx);
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.text).toBe(first.text);
+    const r = await postJson(`${gw.url}/v1/score`, { ...tx, amount: '43.10' });
+    expect(r.status).toBe(422);
+    expect((r.json as ErrorAnswer).error).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', field: 'transactionId' });
   });
 
   for (const c of BAD_TRANSACTIONS) {
@@ -143,13 +150,18 @@ describe('POST /v1/score', () => {
     expect(((await r.json()) as ErrorAnswer).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
 
-  it('answers 413 for a body over the limit, declared or streamed', async () => {
+  it('answers 413 for a body over the limit, declared or streamed, and the client reads it', async () => {
     const big = JSON.stringify(validTx({ metadata: { pad: 'x'.repeat(300_000) } }));
     const r = await postJson(`${gw.url}/v1/score`, big);
     expect(r.status).toBe(413);
     expect((r.json as ErrorAnswer).error.code).toBe('BODY_TOO_LARGE');
-    // Chunked, no content-length: the limit is enforced while reading, and the answer comes
-    // before the client has finished sending.
+    // Node's fetch still writing a 5 MB body gets the 413, not EPIPE/ECONNRESET: the server
+    // drains the body (up to BODY_LINGER_BYTES) before it answers.
+    const huge = await postJson(`${gw.url}/v1/score`, JSON.stringify(validTx({ metadata: { pad: 'x'.repeat(5_000_000) } })));
+    expect(huge.status).toBe(413);
+    expect((huge.json as ErrorAnswer).error.code).toBe('BODY_TOO_LARGE');
+    // Chunked, no content-length: the limit is enforced while reading; once the client has
+    // finished sending, it gets its 413 and the connection stays usable.
     const answer = await new Promise<string>((resolve) => {
       let got = '';
       const s = connect(gw.port, '127.0.0.1', () => {
@@ -157,19 +169,23 @@ describe('POST /v1/score', () => {
         const chunk = 'x'.repeat(10_000);
         let i = 0;
         const send = (): void => {
-          if (i++ < 40 && !s.destroyed) {
-            s.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`, () => setTimeout(send, 1));
-          }
+          if (s.destroyed) return;
+          if (i++ < 40) s.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`, () => setTimeout(send, 1));
+          else s.write('0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
         };
         send();
       });
-      s.on('data', (d: Buffer) => (got += d.toString()));
+      s.on('data', (d: Buffer) => {
+        got += d.toString();
+        if (got.includes('{"status":"ok"}')) s.destroy();
+      });
       s.on('error', () => resolve(got));
       s.on('close', () => resolve(got));
       setTimeout(() => s.destroy(), 5000);
     });
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
     expect(answer).toContain('BODY_TOO_LARGE');
+    expect(answer).toContain('{"status":"ok"}'); // the next request on the same connection
   });
 
   it('answers 404 for unknown routes and 405 for a wrong method', async () => {
@@ -218,7 +234,8 @@ describe('POST /v1/score/batch', () => {
     expect('result' in results[0]! && results[0].result.transactionId).toBe(ok1['transactionId']);
     expect('error' in results[1]! && results[1].error.code).toBe('INVALID_AMOUNT');
     expect('result' in results[2]! && results[2].result.transactionId).toBe(ok2['transactionId']);
-    expect('error' in results[3]! && results[3].error.code).toBe('DUPLICATE_TRANSACTION');
+    // ok1 again in the same batch: it waits for the first and replays its answer (never a second score).
+    expect(results[3]).toEqual({ ...results[0], replayed: true });
     // ok2 is scored with ok1 in its history: items of one batch join the windows in order.
     expect(differences(await oracle.replay(batch), results)).toEqual([]);
   });
@@ -285,7 +302,8 @@ describe('scores are the model’s output for each transaction’s features', ()
     expect(Math.max(...column(F.window(1, 0)))).toBeGreaterThanOrEqual(4); // and inside 5 min
     expect(new Set(column(F.merchantNew24h))).toEqual(new Set([0, 1]));
     expect(column(F.amountZscore24h).some((z) => z > 2)).toBe(true);
-    expect(expected.filter((e) => e.kind === 'refused').map((e) => e.kind === 'refused' && e.code)).toEqual(['DUPLICATE_TRANSACTION', 'INVALID_AMOUNT']);
+    expect(expected.filter((e) => e.kind === 'refused').map((e) => e.kind === 'refused' && e.code)).toEqual(['IDEMPOTENCY_KEY_REUSED', 'INVALID_AMOUNT']);
+    expect(expected.filter((e) => e.kind === 'scored' && e.replayed === true)).toHaveLength(1); // the retry
     expect(scored.filter((e) => !e.joined)).toHaveLength(3); // late, stale, ahead
     // Scores are not all equal: most transactions have a score of their own.
     const scores = scored.map((e) => e.score);
@@ -326,7 +344,10 @@ describe('operations endpoints', () => {
       'scoregate_request_duration_seconds_bucket',
       'scoregate_in_flight',
       'scoregate_quality_checks_total{check="completeness",result="fail"}',
-      'scoregate_quality_checks_total{check="uniqueness",result="fail"}',
+      'scoregate_quality_checks_total{check="uniqueness",result="pass"}',
+      'scoregate_idempotent_replays_total{source="http"}',
+      'scoregate_admission_limit',
+      'scoregate_idempotency_answers',
       'scoregate_quality_ratio{check="validity"}',
       'scoregate_model_info{name="fraud-detector"',
       'scoregate_inference_batch_rows_bucket',

@@ -37,6 +37,7 @@ function sequence(what: string, users: number, perUser: number): Tx[] {
 interface Reply {
   id: string | number | null;
   result?: { transactionId: string; score: number; riskCategory: string; model: { name: string; version: string } };
+  replayed?: boolean;
   error?: { code: string; field?: string; message: string };
 }
 
@@ -94,7 +95,7 @@ describe('WebSocket /v1/stream', () => {
     // 7 users × 42 interleaved in time, then the late, stale, ahead, duplicate and invalid ones.
     const seq = sequence('ws-many', 7, 42);
     const n = seq.length;
-    expect(n).toBe(300);
+    expect(n).toBe(301); // 300 and the retry the sequence ends with
     const expected = await oracle.replay(seq);
     // One frame each, all sent before any reply is read: frames are handled in the order sent.
     for (let i = 0; i < n; i++) c.ws.send(JSON.stringify({ id: i, transaction: seq[i] }));
@@ -143,8 +144,8 @@ describe('WebSocket /v1/stream', () => {
     c.ws.send(JSON.stringify([1, 2]));
     expected += 5;
     const dup = validTx();
-    c.ws.send(JSON.stringify([{ id: 'd1', transaction: dup }, { id: 'd2', transaction: dup }]));
-    expected += 1;
+    c.ws.send(JSON.stringify([{ id: 'd1', transaction: dup }, { id: 'd2', transaction: dup }, { id: 'd3', transaction: { ...dup, amount: '1.00' } }]));
+    expected += 2;
     const replies = await c.waitFor(expected + 1);
     for (const [i, bad] of BAD_TRANSACTIONS.entries()) {
       const r = bad.code === 'INVALID_JSON' ? replies.find((x) => x.id === null && x.error?.code === 'INVALID_JSON') : replies.find((x) => x.id === i);
@@ -153,7 +154,10 @@ describe('WebSocket /v1/stream', () => {
     }
     expect(replies.find((x) => x.id === 'no-tx')?.error?.code).toBe('MISSING_FIELD');
     expect(replies.find((x) => x.id === 'd1')?.result).toBeDefined();
-    expect(replies.find((x) => x.id === 'd2')?.error?.code).toBe('DUPLICATE_TRANSACTION');
+    // The same transaction again replays the first answer; another under the same id is refused.
+    const d1 = replies.find((x) => x.id === 'd1')!;
+    expect(replies.find((x) => x.id === 'd2')).toEqual({ ...d1, id: 'd2', replayed: true });
+    expect(replies.find((x) => x.id === 'd3')?.error?.code).toBe('IDEMPOTENCY_KEY_REUSED');
     // Still up: a good transaction scores on the same connection.
     const before = c.replies.length;
     c.ws.send(JSON.stringify({ id: 'after', transaction: validTx() }));

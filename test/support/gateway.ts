@@ -24,9 +24,24 @@ export interface RunningGateway {
   exited(): boolean;
 }
 
+/**
+ * Test gateways never let timing decide an answer: the budget is long enough that the model
+ * always answers (tests of the fallback set REQUEST_BUDGET_MS and use a slow model), and the
+ * admission limit never sheds (tests of shedding set ADMISSION_MAX_LIMIT).
+ */
+export const TEST_DEFAULTS: Record<string, string> = {
+  PORT: '0',
+  HOST: '127.0.0.1',
+  INFERENCE_WORKERS: '1',
+  LOG_LEVEL: 'info',
+  REQUEST_BUDGET_MS: '60000',
+  ADMISSION_MIN_LIMIT: '1000000',
+  ADMISSION_MAX_LIMIT: '1000000',
+};
+
 export async function startGateway(env: Record<string, string> = {}, opts: { waitReady?: boolean } = {}): Promise<RunningGateway> {
   const dataDir = env['DATA_DIR'] ?? mkdtempSync(join(tmpdir(), 'scoregate-'));
-  const fullEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', INFERENCE_WORKERS: '1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env };
+  const fullEnv = { ...process.env, ...TEST_DEFAULTS, DATA_DIR: dataDir, ...env };
   const proc = spawn(process.execPath, [MAIN], {
     env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,7 +106,7 @@ export function validTx(over: Record<string, unknown> = {}): Record<string, unkn
   };
 }
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown; text: string }> {
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown; text: string; headers: Headers }> {
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await r.text();
   let json: unknown;
@@ -100,5 +115,5 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   } catch {
     json = undefined;
   }
-  return { status: r.status, json, text };
+  return { status: r.status, json, text, headers: r.headers };
 }

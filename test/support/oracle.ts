@@ -15,6 +15,7 @@ import { FEATURE_COUNT } from '../../src/features/contract.js';
 import { FeatureEngine } from '../../src/features/engine.js';
 import { readModelDir } from '../../src/models/mlmodel.js';
 import { assessQuality } from '../../src/quality/checks.js';
+import { fingerprint } from '../../src/idempotency/fingerprint.js';
 import { parseTransaction } from '../../src/quality/parse.js';
 
 /** ONNX runs of the same row agree far closer than this; a wrong row is off by far more. */
@@ -32,13 +33,15 @@ export interface ModelName {
 }
 
 export type Expectation =
-  | { kind: 'scored'; transactionId: string; score: number; model: ModelName; features: Float32Array; joined: boolean }
+  | { kind: 'scored'; transactionId: string; score: number; model: ModelName; features: Float32Array; joined: boolean; replayed?: boolean }
   | { kind: 'refused'; transactionId: string | null; code: string };
 
 /** An answer as the tests see it: only the fields that other changes to answers leave alone. */
 export interface Answer {
   result?: { transactionId: string; score: number; riskCategory: string; model: ModelName };
   error?: { code: string };
+  /** Set by the caller from the Idempotent-Replayed header or the WebSocket/batch `replayed` field. */
+  replayed?: boolean;
 }
 
 function category(score: number): string {
@@ -74,6 +77,8 @@ export class ScoreOracle {
     });
     const out: Expectation[] = [];
     const rows: Float32Array[] = [];
+    // Idempotency: an id answered before replays that answer when the transaction matches.
+    const answered = new Map<string, { fp: string; index: number }>();
     for (const value of sequence) {
       let tx;
       try {
@@ -82,10 +87,18 @@ export class ScoreOracle {
         out.push({ kind: 'refused', transactionId: idOf(value), code: asScoregateError(err).code });
         continue;
       }
+      const first = answered.get(tx.transactionId);
+      if (first !== undefined) {
+        const e = out[first.index]!;
+        if (first.fp !== fingerprint(tx)) out.push({ kind: 'refused', transactionId: tx.transactionId, code: 'IDEMPOTENCY_KEY_REUSED' });
+        else out.push(e.kind === 'scored' ? { ...e, replayed: true } : e);
+        continue;
+      }
       if (engine.seen.has(tx.transactionId)) {
         out.push({ kind: 'refused', transactionId: tx.transactionId, code: 'DUPLICATE_TRANSACTION' });
         continue;
       }
+      answered.set(tx.transactionId, { fp: fingerprint(tx), index: out.length });
       const features = new Float32Array(FEATURE_COUNT);
       const ctx = engine.compute(tx, features, 0);
       const quality = assessQuality(tx, ctx.meanLast5, now);
@@ -97,7 +110,12 @@ export class ScoreOracle {
     }
     const scores = await this.scoreRows(rows);
     let i = 0;
-    for (const e of out) if (e.kind === 'scored') e.score = scores[i++]!;
+    for (const e of out) if (e.kind === 'scored' && e.replayed !== true) e.score = scores[i++]!;
+    // Replays carry the score of the answer they repeat.
+    for (let j = 0; j < out.length; j++) {
+      const e = out[j]!;
+      if (e.kind === 'scored' && e.replayed === true) out[j] = { ...e, score: (out[answered.get(e.transactionId)!.index] as { score: number }).score };
+    }
     return out;
   }
 
@@ -142,6 +160,7 @@ export function differences(expected: readonly Expectation[], answers: readonly 
       if (a.error?.code !== e.code) out.push(`${at}: expected error ${e.code}, got ${JSON.stringify(a)}`);
       return;
     }
+    if (e.replayed === true && a.replayed !== true) out.push(`${at}: expected a replay of the first answer, got ${JSON.stringify(a)}`);
     const r = a.result;
     if (r === undefined) return void out.push(`${at}: expected score ${e.score}, got ${JSON.stringify(a)}`);
     if (r.transactionId !== e.transactionId) out.push(`${at}: answer names ${r.transactionId}`);
@@ -160,6 +179,6 @@ export function perfectAnswers(expected: readonly Expectation[]): Answer[] {
   return expected.map((e) =>
     e.kind === 'refused'
       ? { error: { code: e.code } }
-      : { result: { transactionId: e.transactionId, score: e.score, riskCategory: category(e.score), model: e.model } },
+      : { result: { transactionId: e.transactionId, score: e.score, riskCategory: category(e.score), model: e.model }, ...(e.replayed === true ? { replayed: true } : {}) },
   );
 }

@@ -62,9 +62,20 @@ export function knownSequence(o: SequenceOptions): Tx[] {
     tx(o, 0, n, last - o.allowedLatenessMs - 60_000, 33.3, `${o.prefix}-m-0-1`), // late: scored, not counted
     tx(o, 0, n + 1, o.now - 25 * 3_600_000, 41.5, `${o.prefix}-m-0-2`), // stale: flagged, not counted
     tx(o, 0, n + 2, o.now + 30 * 60_000, 12.75, `${o.prefix}-m-late-merchant`), // ahead: flagged, not counted
-    { ...seq[2]!, amount: '999.99' }, // duplicate transactionId: refused
+    { ...seq[2]!, amount: '999.99' }, // transactionId reused for another transaction: refused
+    retryOf(seq[2]!), // the same transaction again, written differently: replays its first answer
     { ...tx(o, 0, n + 3, last + 1000, 10, null), amount: '-5' }, // invalid amount: refused
     tx(o, 0, n + 4, last + 20_000, 27.4, `${o.prefix}-m-late-merchant`), // counts only what joined
   );
   return seq;
+}
+
+/** The same transaction written another way (number amount, ISO timestamp, keys reversed): a retry. */
+function retryOf(t: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(t).reverse()) out[k] = t[k];
+  out['amount'] = Number(t['amount']);
+  const ts = t['timestamp'];
+  out['timestamp'] = typeof ts === 'number' ? new Date(ts).toISOString() : Date.parse(String(ts));
+  return out;
 }
