@@ -183,6 +183,7 @@ export class Gateway {
     const gate = this.scorer.gate();
     if (gate !== null) return gate;
     if (this.spool?.full === true) return 'event spool full: Kafka unreachable for too long';
+    if (!this.sink.accepting()) return 'the event sink refuses writes (disk full or I/O error)';
     return null;
   }
 

@@ -5,13 +5,13 @@
  * Scores are checked by value against the oracle (test/support/oracle.ts): the model's output
  * for the features each transaction should have, given the ones sent before it.
  */
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig, type Config } from '../core/config.js';
 import { BAD_TRANSACTIONS } from '../../test/support/corpus.js';
 import { startGateway, validTx, type RunningGateway } from '../../test/support/gateway.js';
 import { ScoreOracle, differences } from '../../test/support/oracle.js';
 import { knownSequence, type Tx } from '../../test/support/sequence.js';
+import { openClient, type Client } from '../../test/support/ws.js';
 
 let gw: RunningGateway;
 let config: Config;
@@ -34,59 +34,8 @@ function sequence(what: string, users: number, perUser: number): Tx[] {
   return knownSequence({ prefix, users, perUser, now: Date.now(), allowedLatenessMs: config.allowedLatenessMs });
 }
 
-interface Reply {
-  id: string | number | null;
-  result?: { transactionId: string; score: number; riskCategory: string; model: { name: string; version: string } };
-  replayed?: boolean;
-  error?: { code: string; field?: string; message: string };
-}
-
-class Client {
-  readonly ws: WebSocket;
-  readonly replies: Reply[] = [];
-  closed: { code: number; reason: string } | null = null;
-
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
-    this.ws.on('message', (d) => {
-      this.replies.push(JSON.parse(d.toString()) as Reply);
-    });
-    this.ws.on('close', (code, reason) => {
-      this.closed = { code, reason: reason.toString() };
-    });
-  }
-
-  opened(): Promise<void> {
-    return new Promise((res, rej) => {
-      this.ws.once('open', () => res());
-      this.ws.once('error', rej);
-    });
-  }
-
-  /** Waits for `n` replies; a closed connection fails at once (no more replies can come). */
-  async waitFor(n: number, timeoutMs = 20_000): Promise<Reply[]> {
-    const short = (): string => `got ${this.replies.length}/${n} replies; closed ${JSON.stringify(this.closed)}`;
-    await vi.waitFor(
-      () => {
-        if (this.replies.length < n && this.closed === null) throw new Error(short());
-      },
-      { timeout: timeoutMs, interval: 10 },
-    );
-    if (this.replies.length < n) throw new Error(short());
-    return this.replies;
-  }
-
-  /** The reply for each id, in the order of `ids`. */
-  answersFor(ids: readonly (string | number)[]): (Reply | undefined)[] {
-    const byId = new Map(this.replies.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id));
-  }
-}
-
-async function client(): Promise<Client> {
-  const c = new Client(`ws://127.0.0.1:${gw.port}/v1/stream`);
-  await c.opened();
-  return c;
+function client(): Promise<Client> {
+  return openClient(gw.port);
 }
 
 describe('WebSocket /v1/stream', () => {
