@@ -4,9 +4,8 @@
  * first look every string gets; only a string it flags is scanned by the detectors.
  *
  * Rules (each chosen to catch the real thing and leave amounts, timestamps and ids alone):
- * - PAN: 13–19 digits, in groups separated by single spaces or dashes (any grouping), Luhn
- *   valid, first digit 2–6 (Mastercard 2-series, Amex/JCB/Diners 3, Visa 4, Mastercard 5,
- *   Discover/UnionPay/Maestro 6), 13 digits only for Visa (4). The rule on the first digit keeps
+ * - PAN: 13–19 digits, in groups separated by single spaces, dashes or "+" (any grouping),
+ *   Luhn valid, in a card brand's issuer range for its length (panPrefixOk). The ranges keep
  *   epoch timestamps in ms, µs and ns (which start with 1 until 2286) from ever matching. A
  *   run of groups is searched for a card inside it ("ref 12 4111 1111 1111 1111"); an
  *   unseparated run longer than 19 digits is an id, not a card. Letters around it do not
@@ -100,10 +99,32 @@ const MAX_GROUPS = 64;
 const gStart = new Int32Array(MAX_GROUPS);
 const gEnd = new Int32Array(MAX_GROUPS);
 
+/**
+ * Issuer ranges by first digits and length (ISO/IEC 7812 as the brands publish them): the
+ * 2-series is Mastercard 2221–2720 (16); 3 is Amex 34/37 (15), JCB 35 (16–19), Diners 36 (14–19),
+ * 30 and 38–39 (14–19); 4 Visa (13–19); 5 Mastercard and Maestro (13–19); 6 Discover, UnionPay,
+ * Maestro, RuPay (13–19). Anything else (1, 7–9: airlines, petroleum, telecom, and every
+ * epoch timestamp) is not a payment card.
+ */
 function panPrefixOk(s: string, start: number, digits: number): boolean {
-  const first = s.charCodeAt(start);
-  if (first < 50 || first > 54) return false; // 2–6
-  return digits !== 13 || first === 52; // 13 digits: Visa only
+  const first = s.charCodeAt(start) - 48;
+  const second = s.charCodeAt(start + 1) - 48;
+  switch (first) {
+    case 2: {
+      const four = first * 1000 + second * 100 + (s.charCodeAt(start + 2) - 48) * 10 + (s.charCodeAt(start + 3) - 48);
+      return digits === 16 && four >= 2221 && four <= 2720;
+    }
+    case 3:
+      if (second === 4 || second === 7) return digits === 15;
+      if (second === 5) return digits >= 16;
+      return (second === 0 || second === 6 || second === 8 || second === 9) && digits >= 14;
+    case 4:
+    case 5:
+    case 6:
+      return digits !== 14 || first !== 4; // Visa is never 14 digits
+    default:
+      return false;
+  }
 }
 
 function findPans(s: string, spans: Span[]): void {
@@ -114,7 +135,7 @@ function findPans(s: string, spans: Span[]): void {
       i++;
       continue;
     }
-    // One run: digit groups separated by a single space or dash.
+    // One run: digit groups separated by a single space, dash or "+" (a space in a form body).
     let groups = 0;
     let j = i;
     for (;;) {
@@ -124,7 +145,7 @@ function findPans(s: string, spans: Span[]): void {
       gEnd[groups] = j;
       groups++;
       const sep = j < n ? s.charCodeAt(j) : 0;
-      if (groups < MAX_GROUPS && (sep === 32 || sep === 45) && j + 1 < n && isDigit(s.charCodeAt(j + 1))) {
+      if (groups < MAX_GROUPS && (sep === 32 || sep === 45 || sep === 43) && j + 1 < n && isDigit(s.charCodeAt(j + 1))) {
         j++;
         continue;
       }
