@@ -44,24 +44,37 @@ function isAlnum(c: number): boolean {
 }
 
 /**
- * True when s may hold a sensitive value: an "@", eight or more digits in one run (separators
- * ` -.()+/` allowed, up to two in a row), or two capitals followed by two digits (IBAN, NINO).
- * One pass over the char codes, no allocation; "tx-123", "EUR", "129.90", "DE", "web" and
- * ordinary words come back false. Measured: see bench/privacy.ts.
+ * True when s may hold a sensitive value: an "@"; two capitals then two digits (IBAN, NINO); or
+ * a digit run (separators ` -.()+/` allowed, up to two in a row) that a detector could take:
+ * 9+ digits with a separator (grouped cards, phones, SSNs), 8+ after a "+" (E.164), or 13+
+ * starting with 2–6 (an ungrouped card). A bare run starting with 1 — every epoch timestamp in
+ * ms, µs or ns — does not count, so a JSON payload with a timestamp stays on the fast path.
+ * One pass over the char codes, no allocation. Measured: see bench/privacy.ts.
  */
 export function prescan(s: string): boolean {
-  let digits = 0;
-  let seps = 0;
+  // Shorter than 9 characters, only an e-mail fits ("a@b.cc"; a "+" and 8 digits is 9): most
+  // ids, codes and flags end here without a loop (measured: 4× faster on "DE", "web", "m-77").
+  if (s.length < 9) return s.length >= 6 && s.indexOf('@') !== -1;
+  let digits = 0; // digits in the current run
+  let first = 0; // the run's first digit
+  let runSeps = 0; // separators inside the run
+  let plus = false; // the run follows a "+"
+  let seps = 0; // separators in a row
   let uppers = 0; // capitals just before the current digit run (a space between allowed)
   let runUppers = 0; // consecutive capitals ending here
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 48 && c <= 57) {
-      if (digits === 0) uppers = runUppers;
+      if (digits === 0) {
+        first = c;
+        runSeps = 0;
+        plus = i > 0 && s.charCodeAt(i - 1) === 43;
+        uppers = runUppers;
+      }
       runUppers = 0;
       digits++;
       seps = 0;
-      if (digits >= 8 || (digits >= 2 && uppers >= 2)) return true;
+      if ((digits >= 9 && runSeps > 0) || (digits >= 8 && plus) || (digits >= 13 && first >= 50 && first <= 54) || (digits >= 2 && uppers >= 2)) return true;
       continue;
     }
     if (c === 64) return true; // @
@@ -73,7 +86,10 @@ export function prescan(s: string): boolean {
     }
     if (c === 32 || c === 45 || c === 46 || c === 40 || c === 41 || c === 43 || c === 47) {
       // A separator keeps a digit run going (and "AB 12" counts as capitals before digits).
-      if (++seps <= 2) continue;
+      if (++seps <= 2) {
+        if (digits > 0) runSeps++;
+        continue;
+      }
     }
     digits = 0;
     seps = 0;

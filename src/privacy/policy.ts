@@ -21,7 +21,12 @@ export interface KindPolicy {
   readonly sensitivity: Sensitivity;
   readonly tags: readonly ComplianceTag[];
   readonly retention: string;
+  /** sensitivity as 0 (public) … 3 (restricted), and tags as bits: precomputed for collectors. */
+  readonly rank: number;
+  readonly bits: number;
 }
+
+export const RANK: Readonly<Record<Sensitivity, number>> = { public: 0, internal: 1, confidential: 2, restricted: 3 };
 
 const PCI: readonly ComplianceTag[] = Object.freeze(['PCI-DSS'] as const);
 const GDPR: readonly ComplianceTag[] = Object.freeze(['GDPR'] as const);
@@ -29,7 +34,7 @@ const SOX: readonly ComplianceTag[] = Object.freeze(['SOX'] as const);
 const NONE: readonly ComplianceTag[] = Object.freeze([]);
 
 function p(sensitivity: Sensitivity, tags: readonly ComplianceTag[], retention: string): KindPolicy {
-  return Object.freeze({ sensitivity, tags, retention });
+  return Object.freeze({ sensitivity, tags, retention, rank: RANK[sensitivity], bits: tagBits(tags) });
 }
 
 export const POLICY: Readonly<Record<FieldKind, KindPolicy>> = Object.freeze({
@@ -53,8 +58,6 @@ export const POLICY: Readonly<Record<FieldKind, KindPolicy>> = Object.freeze({
   metadata: p('internal', NONE, 'P7Y'),
 });
 
-const RANK: Readonly<Record<Sensitivity, number>> = { public: 0, internal: 1, confidential: 2, restricted: 3 };
-
 /** The more sensitive of two levels. */
 export function maxSensitivity(a: Sensitivity, b: Sensitivity): Sensitivity {
   return RANK[a] >= RANK[b] ? a : b;
@@ -69,6 +72,23 @@ function retentionDays(d: string): number {
   const m = /^P(\d+)([YD])$/.exec(d);
   if (m === null) return Number.POSITIVE_INFINITY;
   return Number(m[1]) * (m[2] === 'Y' ? 365 : 1);
+}
+
+/** Tags as bits, for collecting them without allocating: PCI-DSS 1, GDPR 2, SOX 4. */
+export function tagBits(tags: readonly ComplianceTag[]): number {
+  let m = 0;
+  for (const t of tags) m |= t === 'PCI-DSS' ? 1 : t === 'GDPR' ? 2 : 4;
+  return m;
+}
+
+// Every combination, frozen once: index = bits.
+const BY_BITS: readonly (readonly ComplianceTag[])[] = Array.from({ length: 8 }, (_, m) =>
+  Object.freeze((['PCI-DSS', 'GDPR', 'SOX'] as const).filter((_, i) => (m & (1 << i)) !== 0)),
+);
+
+/** The tags of a bit set, in the order PCI-DSS, GDPR, SOX (a shared frozen array). */
+export function tagsOf(bits: number): readonly ComplianceTag[] {
+  return BY_BITS[bits & 7]!;
 }
 
 /** Tags in a stable order (PCI-DSS, GDPR, SOX), each once. */

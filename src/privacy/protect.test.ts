@@ -112,6 +112,11 @@ describe('protectTransaction', () => {
     }
   });
 
+  it('names a field by its most sensitive finding', () => {
+    const { classification } = protectTransaction(tx({ note: 'mail jane@example.com card 4111111111111111' }));
+    expect(classification.fields.at(-1)).toMatchObject({ kind: 'pan', sensitivity: 'restricted', tags: ['PCI-DSS', 'GDPR'], retention: 'P2Y', action: 'masked' });
+  });
+
   it('masks PII in identifiers too (an e-mail as userId)', () => {
     const { transaction, classification } = protectTransaction(tx({}, { userId: 'jane.doe@example.com' }));
     expect(transaction.userId).toBe('j***@example.com');

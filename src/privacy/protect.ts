@@ -12,7 +12,7 @@
 import type { Transaction } from '../quality/transaction.js';
 import { classifyKey, valueFitsKey, type KeyKind } from './keys.js';
 import { maskKeyed, normaliseValue, tokenFor, DEFAULT_OPTIONS, type Finding, type PrivacyOptions } from './mask.js';
-import { maxSensitivity, minRetention, POLICY, unionTags, type BaseKind, type ComplianceTag, type FieldKind, type Sensitivity } from './policy.js';
+import { maxSensitivity, minRetention, POLICY, RANK, tagBits, tagsOf, unionTags, type BaseKind, type ComplianceTag, type FieldKind, type Sensitivity } from './policy.js';
 import { prescan } from './detect.js';
 import { scrub } from './scrub.js';
 
@@ -79,11 +79,11 @@ function cleanMetadataEntry(key: string): FieldClassification {
 function withFindings(path: string, own: BaseKind, findings: readonly Finding[], action: Action): FieldClassification {
   let kind: FieldKind = own;
   let { sensitivity, tags, retention } = POLICY[own];
-  let top: Sensitivity = 'public';
+  let top = -1; // rank of the most sensitive finding so far: the first of the highest names the field
   for (const f of findings) {
     const p = POLICY[f.kind];
-    if (top !== maxSensitivity(top, p.sensitivity) || kind === own) {
-      top = maxSensitivity(top, p.sensitivity);
+    if (p.rank > top) {
+      top = p.rank;
       kind = f.kind;
     }
     sensitivity = maxSensitivity(sensitivity, p.sensitivity);
@@ -95,24 +95,42 @@ function withFindings(path: string, own: BaseKind, findings: readonly Finding[],
 
 class Collector {
   readonly fields: FieldClassification[] = [];
-  sensitivity: Sensitivity = 'public';
-  tags: readonly ComplianceTag[] = [];
+  private rank = 0;
+  private bits = 0;
 
-  push(f: FieldClassification): void {
+  /** rank and bits of f, precomputed by the caller (measured: deriving them here was a third of a clean call). */
+  push(f: FieldClassification, rank: number, bits: number): void {
     this.fields.push(f);
-    this.sensitivity = maxSensitivity(this.sensitivity, f.sensitivity);
-    this.tags = unionTags(this.tags, f.tags);
+    if (rank > this.rank) this.rank = rank;
+    this.bits |= bits; // bits, not arrays: no allocation per field
+  }
+
+  pushBase(f: FieldClassification): void {
+    const p = POLICY[f.kind];
+    this.push(f, p.rank, p.bits);
+  }
+
+  pushDerived(f: FieldClassification): void {
+    this.push(f, RANK[f.sensitivity], tagBits(f.tags));
+  }
+
+  result(): Classification {
+    return { sensitivity: LEVELS[this.rank]!, tags: tagsOf(this.bits), fields: this.fields };
   }
 }
 
+const METADATA = POLICY.metadata;
+const LEVELS: readonly Sensitivity[] = ['public', 'internal', 'confidential', 'restricted'];
+
 function scanField(c: Collector, value: string, path: keyof typeof FIXED, own: BaseKind, opts: PrivacyOptions): string {
   if (!prescan(value)) {
-    c.push(FIXED[path]);
+    c.pushBase(FIXED[path]);
     return value;
   }
   const findings: Finding[] = [];
   const out = scrub(value, opts, findings);
-  c.push(findings.length === 0 ? FIXED[path] : withFindings(path, own, findings, 'masked'));
+  if (findings.length === 0) c.pushBase(FIXED[path]);
+  else c.pushDerived(withFindings(path, own, findings, 'masked'));
   return out;
 }
 
@@ -129,9 +147,9 @@ export function protectTransaction(tx: Transaction, opts: PrivacyOptions = DEFAU
   const c = new Collector();
   const transactionId = scanField(c, tx.transactionId, 'transactionId', 'transaction-id', opts);
   const userId = scanField(c, tx.userId, 'userId', 'user-id', opts);
-  c.push(FIXED.amount);
-  c.push(FIXED.currency);
-  c.push(FIXED.timestamp);
+  c.pushBase(FIXED.amount);
+  c.pushBase(FIXED.currency);
+  c.pushBase(FIXED.timestamp);
   const merchantId = tx.merchantId === null ? null : scanField(c, tx.merchantId, 'merchantId', 'merchant-id', opts);
   const channel = tx.channel === null ? null : scanField(c, tx.channel, 'channel', 'channel', opts);
 
@@ -142,7 +160,8 @@ export function protectTransaction(tx: Transaction, opts: PrivacyOptions = DEFAU
     let key = k;
     let keyKind: KeyKind | null = null;
     let findings: Finding[] | null = null;
-    if (!cleanKeys.has(k)) {
+    const known = cleanKeys.get(k); // one lookup: a clean key seen before skips the key rules
+    if (known === undefined) {
       keyKind = classifyKey(k);
       if (prescan(k)) {
         findings = [];
@@ -162,11 +181,11 @@ export function protectTransaction(tx: Transaction, opts: PrivacyOptions = DEFAU
       if (findings.length > before) action = 'masked';
     }
     if (findings === null || findings.length === 0) {
-      c.push(cleanMetadataEntry(k));
+      c.push(known ?? cleanMetadataEntry(k), METADATA.rank, METADATA.bits);
       if (out !== null) out[k] = v;
       continue;
     }
-    c.push(withFindings('metadata.' + key, 'metadata', findings, action));
+    c.pushDerived(withFindings('metadata.' + key, 'metadata', findings, action));
     if (out === null) out = copyBefore(meta, k);
     if (value !== null) {
       // Two keys masked alike (two card numbers as keys) stay two entries.
@@ -191,7 +210,7 @@ export function protectTransaction(tx: Transaction, opts: PrivacyOptions = DEFAU
         channel,
       }
     : tx;
-  return { transaction, classification: { sensitivity: c.sensitivity, tags: c.tags, fields: c.fields } };
+  return { transaction, classification: c.result() };
 }
 
 /** A null-prototype copy of meta's entries before key `stop` (all unchanged so far). */
