@@ -163,7 +163,7 @@ export const SETTINGS = [
   // Authentication and roles (src/auth/); cross-setting checks are in src/auth/settings.ts.
   s({ env: 'AUTH_KEYS_FILE', key: 'authKeysFile', kind: 'string', def: '', allowEmpty: true, doc: 'API keys file (JSON, hashes only) written by `keys create`; reloaded when it changes and on SIGHUP; empty: no API keys' }),
   s({ env: 'AUTH_JWKS_URL', key: 'authJwksUrl', kind: 'string', def: '', allowEmpty: true, doc: 'JWKS URL whose keys verify JWT bearer tokens (https, or http on loopback); empty: no JWTs unless AUTH_JWKS_FILE' }),
-  s({ env: 'AUTH_JWKS_FILE', key: 'authJwksFile', kind: 'string', def: '', allowEmpty: true, doc: 'JWKS file instead of AUTH_JWKS_URL (reloaded with the keys file)' }),
+  s({ env: 'AUTH_JWKS_FILE', key: 'authJwksFile', kind: 'string', def: '', allowEmpty: true, doc: 'JWKS file instead of AUTH_JWKS_URL (read again on SIGHUP)' }),
   s({ env: 'AUTH_JWT_ISSUER', key: 'authJwtIssuer', kind: 'string', def: '', allowEmpty: true, doc: 'required `iss` of JWTs, comma-separated if several (required with a JWKS)' }),
   s({ env: 'AUTH_JWT_AUDIENCE', key: 'authJwtAudience', kind: 'string', def: '', allowEmpty: true, doc: 'required `aud` of JWTs, comma-separated if several (required with a JWKS)' }),
   s({ env: 'AUTH_JWT_ALGORITHMS', key: 'authJwtAlgorithms', kind: 'string', def: 'RS256,ES256,EdDSA', doc: 'JWT signature algorithms accepted (asymmetric only: RS*, PS*, ES*, EdDSA; never none or HS*)' }),
