@@ -29,7 +29,7 @@ import type { OriginPolicy } from './origin.js';
 import { ANONYMOUS, type Principal } from './principal.js';
 import { RateLimited, type Clock } from './rate-limit.js';
 import { allows, type Role } from './roles.js';
-import { authConfigured, checkAuthConfig } from './settings.js';
+import { checkAuthConfig } from './settings.js';
 
 export type Authorized = Principal | ScoregateError;
 
@@ -111,11 +111,6 @@ export class Auth {
       }
     }
     return new Auth(keys, jwt, s.origins, config.authMetrics);
-  }
-
-  /** `authConfigured` for callers that hold a Config rather than an Auth. */
-  static configured(config: Config): boolean {
-    return authConfigured(config);
   }
 
   /** The caller of an HTTP request, from its `Authorization` header ('' when absent). */

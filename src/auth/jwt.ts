@@ -117,7 +117,7 @@ export class JwtVerifier {
     } catch (err) {
       const code = (err as { code?: string }).code;
       // A JWKS that cannot be fetched is the operator's problem, not the caller's: report it.
-      if (code === 'ERR_JWKS_TIMEOUT' || code === undefined || code === 'ERR_JOSE_GENERIC') o.onError?.(err as Error);
+      if (code === undefined || code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JWKS_INVALID' || code === 'ERR_JOSE_GENERIC') o.onError?.(err as Error);
       return null;
     }
     const id = `jwt:${payload.iss ?? ''} ${payload.sub ?? ''}`;

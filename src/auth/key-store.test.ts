@@ -126,4 +126,35 @@ describe('key store', () => {
       store.close();
     }
   });
+
+  it('watch sees a change made between loading the file and starting to watch it', async () => {
+    const a = generateKey();
+    writeKeysFile(path, [record(a)]);
+    const store = KeyStore.open(path, { ratePerS: 0, burst: 0, pollMs: 20 });
+    writeKeysFile(path, [record(a, { revokedAt: new Date().toISOString() })]);
+    store.watch(() => {});
+    try {
+      await vi.waitFor(() => expect(store.verify(a.key)).toBeNull(), { timeout: 5000, interval: 20 });
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a bad file is reported once, not at every poll', async () => {
+    const a = generateKey();
+    writeKeysFile(path, [record(a)]);
+    const store = KeyStore.open(path, { ratePerS: 0, burst: 0, pollMs: 10 });
+    const reports: (Error | null)[] = [];
+    store.watch((err) => reports.push(err));
+    try {
+      rmSync(path);
+      await vi.waitFor(() => expect(reports.length).toBe(1), { timeout: 5000, interval: 10 });
+      await new Promise((r) => setTimeout(r, 100)); // ten more polls
+      expect(reports).toHaveLength(1);
+      expect(reports[0]).toBeInstanceOf(KeysFileError);
+      expect(store.verify(a.key)).not.toBeNull(); // a missing file keeps the keys loaded before
+    } finally {
+      store.close();
+    }
+  });
 });

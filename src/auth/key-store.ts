@@ -4,7 +4,7 @@
  * SHA-256; the principal (and its rate-limit bucket) is the same object for every request
  * with that key, so nothing is allocated per request beyond the digest.
  */
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { stat, statSync, type Stats } from 'node:fs';
 import { parseKey, secretMatches } from './api-key.js';
 import { readKeysFile, type KeyRecord } from './keys-file.js';
 import { Principal } from './principal.js';
@@ -21,13 +21,15 @@ export interface KeyStoreOptions {
   ratePerS: number;
   burst: number;
   clock?: Clock;
-  /** How often the file's mtime is polled (watchFile survives the rename a writer does). */
+  /** How often the file is polled for a change (ms). */
   pollMs?: number;
 }
 
 export class KeyStore {
   private entries = new Map<string, Entry>();
-  private watching = false;
+  private timer: NodeJS.Timeout | null = null;
+  /** The file as last read (inode, size, mtime), taken before reading it: a change made while reading shows at the next poll. */
+  private seen = '';
   private readonly clock: Clock;
 
   private constructor(
@@ -40,7 +42,7 @@ export class KeyStore {
   /** Loads `path`; throws KeysFileError when it is missing or malformed (the gateway must not start on it). */
   static open(path: string, opts: KeyStoreOptions): KeyStore {
     const store = new KeyStore(path, opts);
-    store.install(readKeysFile(path));
+    store.reload();
     return store;
   }
 
@@ -60,41 +62,50 @@ export class KeyStore {
 
   /**
    * Reads the file again and swaps the map in one assignment. A file that is missing or
-   * malformed throws and leaves the keys loaded before in place (a half-edited file must not
-   * lock every client out, nor let a revoked key back in: revocation only ever removes).
+   * malformed throws and leaves the keys loaded before in place: a half-edited or briefly
+   * absent file must not lock every client out (revoked keys are not in that map either).
+   * To drop every key at once, write a file with none (or revoke each).
    */
   reload(): void {
+    let st: Stats | null = null;
+    try {
+      st = statSync(this.path);
+    } catch {
+      // readKeysFile says what is wrong
+    }
+    this.seen = signature(st);
     this.install(readKeysFile(this.path));
   }
 
   /**
-   * Reloads when the file changes, polled every `pollMs` (1 s by default): polling the path
-   * follows the rename a writer (and the CLI) replaces the file with, where fs.watch on the
-   * old inode would go deaf. `onReload` hears the outcome: null, or the error that kept the
-   * old keys.
+   * Reloads when the file changes, polled every `pollMs` (1 s by default) against the file as
+   * it was last read. Polling the path follows the rename a writer (and the CLI) replaces the
+   * file with, where fs.watch on the old inode would go deaf; comparing with the last read,
+   * not the last poll, misses no change made between loading and watching. `onReload` hears
+   * each outcome: null, or the error that kept the old keys.
    */
   watch(onReload: (err: Error | null) => void): void {
-    if (this.watching) return;
-    this.watching = true;
+    if (this.timer !== null) return;
     this.onReload = onReload;
-    watchFile(this.path, { interval: this.opts.pollMs ?? 1000, persistent: false }, this.onFileChange);
+    this.timer = setInterval(() => stat(this.path, this.onStat), this.opts.pollMs ?? 1000);
+    this.timer.unref();
   }
 
   close(): void {
-    if (!this.watching) return;
-    this.watching = false;
-    unwatchFile(this.path, this.onFileChange);
+    if (this.timer === null) return;
+    clearInterval(this.timer);
+    this.timer = null;
   }
 
   private onReload: (err: Error | null) => void = () => {};
 
-  private readonly onFileChange = (cur: Stats, prev: Stats): void => {
-    if (cur.mtimeMs === prev.mtimeMs && cur.ino === prev.ino && cur.size === prev.size) return;
+  private readonly onStat = (err: Error | null, st: Stats | undefined): void => {
+    if (this.timer === null || signature(err === null ? (st ?? null) : null) === this.seen) return;
     try {
       this.reload();
       this.onReload(null);
-    } catch (err) {
-      this.onReload(err as Error);
+    } catch (e) {
+      this.onReload(e as Error);
     }
   };
 
@@ -112,4 +123,8 @@ export class KeyStore {
     }
     this.entries = next;
   }
+}
+
+function signature(st: Stats | null): string {
+  return st === null ? 'missing' : `${st.ino}:${st.size}:${st.mtimeMs}`;
 }
