@@ -207,6 +207,24 @@ describe('JWT settings and behaviour', () => {
     expect(await code(auth, t)).toBe('UNAUTHENTICATED');
   });
 
+  it('a cached long-lived token is verified again after 5 minutes, so a key dropped from the JWKS stops it', async () => {
+    let now = Date.now();
+    const file = join(dir, 'rotating.json');
+    writeFileSync(file, JSON.stringify({ keys: [rsa.jwk] }));
+    const auth = authWith({ AUTH_JWKS_FILE: file }, { now: () => now });
+    const t = await token(rsa, { exp: Math.floor(now / 1000) + 86_400 });
+    expect(await code(auth, t)).toBe('OK');
+    writeFileSync(file, JSON.stringify({ keys: [ec.jwk] }));
+    expect(auth.reload()).toBeNull(); // what SIGHUP does
+    expect(await code(auth, t)).toBe('UNAUTHENTICATED'); // a reload forgets verified tokens at once
+    writeFileSync(file, JSON.stringify({ keys: [rsa.jwk] }));
+    expect(auth.reload()).toBeNull();
+    expect(await code(auth, t)).toBe('OK');
+    expect(auth.authorize(`Bearer ${t}`, 'scorer')).toBeInstanceOf(Principal);
+    now += 5 * 60_000 + 1;
+    expect(auth.authorize(`Bearer ${t}`, 'scorer')).toBeInstanceOf(Promise);
+  });
+
   it('fetches the JWKS once, and again for an unknown key id, so a rotated-in key verifies', async () => {
     const auth = authWith({ AUTH_JWKS_URL: jwksUrl });
     const before = fetches;

@@ -6,9 +6,9 @@
  *   refuses a key whose type does not fit the token's alg;
  * - `iss` and `aud` must be the configured ones; `exp` and `sub` are required; `exp` and `nbf`
  *   hold with AUTH_CLOCK_SKEW_S of tolerance.
- * A verified token is remembered until it expires (bounded LRU keyed by the token itself, which
- * is already in memory as the request's header), so the next request with it is answered
- * synchronously; its principal's bucket is shared by every token with the same iss and sub.
+ * A verified token is remembered until it expires, or 5 minutes at most (bounded LRU keyed by
+ * the token itself, which is already in memory as the request's header), so the next request
+ * with it is answered synchronously; its principal's bucket is shared by every token with the same iss and sub.
  */
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
@@ -37,6 +37,9 @@ export interface JwtOptions {
   /** Verified tokens remembered. */
   cacheMax?: number;
 }
+
+/** Longest a verified token is answered from memory before its signature is checked again. */
+const REVERIFY_MS = 5 * 60_000;
 
 interface Verified {
   principal: Principal;
@@ -127,7 +130,9 @@ export class JwtVerifier {
       this.buckets.set(id, bucket);
     }
     const principal = new Principal(id, 'jwt', payload.sub ?? '', roleBits(claimRoles(payload, o.rolesClaim)), bucket);
-    this.verified.set(token, { principal, until: (payload.exp ?? 0) * 1000 + o.clockSkewS * 1000 });
+    // Remembered until it expires, but at most REVERIFY_MS: a key dropped from the JWKS (and the
+    // roles of a token) are looked at again within that time even for long-lived tokens.
+    this.verified.set(token, { principal, until: Math.min((payload.exp ?? 0) * 1000 + o.clockSkewS * 1000, this.now() + REVERIFY_MS) });
     return principal;
   }
 }

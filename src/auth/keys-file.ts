@@ -16,7 +16,7 @@ export interface KeyRecord {
   sha256: string;
   createdAt: string;
   revokedAt?: string;
-  /** This key's own rate limit, overriding AUTH_RATE_PER_S / AUTH_RATE_BURST. */
+  /** This key's own rate limit, overriding AUTH_RATE_PER_S / AUTH_RATE_BURST (ratePerS 0: none). */
   ratePerS?: number;
   burst?: number;
 }
