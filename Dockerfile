@@ -12,7 +12,10 @@ RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production PORT=8080
+# HOST defaults to 127.0.0.1; in a container the published port arrives on another interface.
+# A non-loopback HOST asks for credentials (AUTH_KEYS_FILE or AUTH_JWKS_URL, src/auth/settings.ts
+# secureByDefault) once src/auth is wired into the transports.
+ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

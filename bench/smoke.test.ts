@@ -21,4 +21,10 @@ describe('bench smoke', () => {
     const { stdout } = await run(process.execPath, ['--expose-gc', join(REPO_ROOT, 'dist/bench/windows-memory.js'), '--users', '20000', '--events', '3'], { timeout: 60_000 });
     expect(stdout).toMatch(/\| 20,000 \| 3 \|/);
   }, 90_000);
+
+  it('auth prints its table', async () => {
+    const { stdout } = await run(process.execPath, [join(REPO_ROOT, 'dist/bench/auth.js'), '--quick'], { timeout: 60_000 });
+    expect(stdout).toMatch(/\| API key: authorize \(sync\) \| [\d.]+ \|/);
+    expect(stdout).toMatch(/\| JWT: first verification, EdDSA \| [\d.]+ \|/);
+  }, 90_000);
 });

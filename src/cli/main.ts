@@ -5,6 +5,7 @@
  *   synth --out F [...]    write a synthetic labelled transaction stream as JSON lines
  *   features --in F --out G  replay a stream through the feature engine into a CSV
  *   config-table           print README's configuration table
+ *   keys create|list|revoke  API keys in AUTH_KEYS_FILE (src/auth/keys-cli.ts)
  */
 import { parseArgs } from 'node:util';
 import { createWriteStream } from 'node:fs';
@@ -56,8 +57,12 @@ async function main(argv: string[]): Promise<void> {
     case 'config-table':
       console.log(configTable());
       return;
+    case 'keys': {
+      const { keysCommand } = await import('../auth/keys-cli.js');
+      return keysCommand(rest);
+    }
     default:
-      throw new Error(`unknown command ${JSON.stringify(cmd)}: use serve, synth, features or config-table`);
+      throw new Error(`unknown command ${JSON.stringify(cmd)}: use serve, synth, features, config-table or keys`);
   }
 }
 

@@ -72,6 +72,19 @@ export interface Config {
   spoolFsync: 'interval' | 'always';
   sinkWaitMs: number;
   bodyLingerBytes: number;
+  authKeysFile: string;
+  authJwksUrl: string;
+  authJwksFile: string;
+  authJwtIssuer: string;
+  authJwtAudience: string;
+  authJwtAlgorithms: string;
+  authJwtRolesClaim: string;
+  authClockSkewS: number;
+  authJwksCooldownS: number;
+  authRatePerS: number;
+  authRateBurst: number;
+  authMetrics: 'open' | 'protected';
+  wsAllowedOrigins: string;
 }
 
 type Kind = 'int' | 'string' | 'path' | 'enum';
@@ -96,7 +109,7 @@ function s<K extends keyof Config>(x: Setting<K>): Setting<K> {
 
 export const SETTINGS = [
   s({ env: 'PORT', key: 'port', kind: 'int', def: 8080, min: 0, max: 65535, doc: 'HTTP and WebSocket port (0 picks a free port)' }),
-  s({ env: 'HOST', key: 'host', kind: 'string', def: '0.0.0.0', doc: 'address to listen on' }),
+  s({ env: 'HOST', key: 'host', kind: 'string', def: '127.0.0.1', doc: 'address to listen on; loopback by default, any other address needs credentials (AUTH_KEYS_FILE, AUTH_JWKS_URL or AUTH_JWKS_FILE)' }),
   s({ env: 'MODEL_DIR', key: 'modelDir', kind: 'path', def: () => resolve(repoRoot, 'models/fraud-detector'), shown: 'models/fraud-detector', doc: 'MLflow model directory to serve (default: the shipped model)' }),
   s({ env: 'INFERENCE_WORKERS', key: 'inferenceWorkers', kind: 'int', def: () => defaultWorkers(availableParallelism()), shown: '0 on ≤ 2 cores, else cores − 1', min: 0, max: 64, doc: 'inference worker threads, one ONNX session each; 0 runs inference on the event loop (measured faster on 2 cores: README, Performance)' }),
   s({ env: 'INFERENCE_BATCH_MAX', key: 'inferenceBatchMax', kind: 'int', def: 64, min: 1, max: 4096, doc: 'most rows one inference run takes (micro-batch cap)' }),
@@ -147,6 +160,20 @@ export const SETTINGS = [
   s({ env: 'MODEL_CACHE_DIR', key: 'modelCacheDir', kind: 'path', def: () => resolve(repoRoot, 'var/models'), shown: 'var/models', doc: 'where model versions downloaded from MLflow are kept' }),
   s({ env: 'WINDOW_PRELOAD_USERS', key: 'windowPreloadUsers', kind: 'int', def: 0, min: 0, max: 100_000_000, doc: 'benchmarking only: fill the windows with this many synthetic users (3 events each) before ready, to measure memory and tail latency with them loaded' }),
   s({ env: 'LOG_LEVEL', key: 'logLevel', kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], doc: 'least severe log level written (JSON lines on stderr)' }),
+  // Authentication and roles (src/auth/); cross-setting checks are in src/auth/settings.ts.
+  s({ env: 'AUTH_KEYS_FILE', key: 'authKeysFile', kind: 'string', def: '', allowEmpty: true, doc: 'API keys file (JSON, hashes only) written by `keys create`; reloaded when it changes and on SIGHUP; empty: no API keys' }),
+  s({ env: 'AUTH_JWKS_URL', key: 'authJwksUrl', kind: 'string', def: '', allowEmpty: true, doc: 'JWKS URL whose keys verify JWT bearer tokens (https, or http on loopback); empty: no JWTs unless AUTH_JWKS_FILE' }),
+  s({ env: 'AUTH_JWKS_FILE', key: 'authJwksFile', kind: 'string', def: '', allowEmpty: true, doc: 'JWKS file instead of AUTH_JWKS_URL (read again on SIGHUP)' }),
+  s({ env: 'AUTH_JWT_ISSUER', key: 'authJwtIssuer', kind: 'string', def: '', allowEmpty: true, doc: 'required `iss` of JWTs, comma-separated if several (required with a JWKS)' }),
+  s({ env: 'AUTH_JWT_AUDIENCE', key: 'authJwtAudience', kind: 'string', def: '', allowEmpty: true, doc: 'required `aud` of JWTs, comma-separated if several (required with a JWKS)' }),
+  s({ env: 'AUTH_JWT_ALGORITHMS', key: 'authJwtAlgorithms', kind: 'string', def: 'RS256,ES256,EdDSA', doc: 'JWT signature algorithms accepted (asymmetric only: RS*, PS*, ES*, EdDSA; never none or HS*)' }),
+  s({ env: 'AUTH_JWT_ROLES_CLAIM', key: 'authJwtRolesClaim', kind: 'string', def: 'roles', doc: 'JWT claim holding the roles: an array or a space-separated string (e.g. scope); a dotted path reaches into objects' }),
+  s({ env: 'AUTH_CLOCK_SKEW_S', key: 'authClockSkewS', kind: 'int', def: 30, min: 0, max: 300, doc: 'clock skew tolerated on JWT exp and nbf' }),
+  s({ env: 'AUTH_JWKS_COOLDOWN_S', key: 'authJwksCooldownS', kind: 'int', def: 30, min: 0, max: 3600, doc: 'least time between two JWKS fetches triggered by an unknown key id' }),
+  s({ env: 'AUTH_RATE_PER_S', key: 'authRatePerS', kind: 'int', def: 0, min: 0, max: 10_000_000, doc: 'requests per second per credential (token bucket; a key may set its own); 0: no limit' }),
+  s({ env: 'AUTH_RATE_BURST', key: 'authRateBurst', kind: 'int', def: 0, min: 0, max: 10_000_000, doc: 'token bucket size per credential; 0: equal to AUTH_RATE_PER_S' }),
+  s({ env: 'AUTH_METRICS', key: 'authMetrics', kind: 'enum', def: 'open', values: ['open', 'protected'], doc: 'GET /metrics open to all, or protected: the metrics role (when credentials are configured)' }),
+  s({ env: 'WS_ALLOWED_ORIGINS', key: 'wsAllowedOrigins', kind: 'string', def: '', allowEmpty: true, doc: 'comma-separated Origins allowed to open the WebSocket (e.g. https://app.example.com), * for any; empty: none (clients that send no Origin are not browsers and pass)' }),
 ] as const;
 
 export class ConfigError extends Error {
@@ -167,7 +194,7 @@ function parseOne(setting: Setting<keyof Config>, raw: string): Config[keyof Con
     }
     case 'enum':
       if (!setting.values?.includes(raw)) throw new ConfigError(setting.env, `must be one of ${setting.values?.join(', ')}, got ${JSON.stringify(raw)}`);
-      return raw as Config['logLevel'] | Config['spoolFsync'];
+      return raw as Config['logLevel'] | Config['spoolFsync'] | Config['authMetrics'];
     case 'path':
       if (raw.trim() === '') throw new ConfigError(setting.env, 'must not be empty');
       return resolve(raw);

@@ -33,6 +33,11 @@ export const ERRORS = {
   MODEL_REJECTED: { status: 422, message: 'the model failed validation; the previous model keeps serving' },
   REGISTRY_UNAVAILABLE: { status: 502, message: 'the model registry could not be reached or answered an error' },
   TOO_MANY_IN_FLIGHT: { status: 429, message: 'too many messages in flight on this connection' },
+  // src/auth/: one message whatever was wrong with the credentials (unknown key id, wrong
+  // secret, revoked, bad signature, expired…), so an answer tells a caller nothing to probe with.
+  UNAUTHENTICATED: { status: 401, message: 'missing or invalid credentials' },
+  FORBIDDEN: { status: 403, message: 'these credentials do not allow this call' },
+  RATE_LIMITED: { status: 429, message: 'rate limit of these credentials exceeded: retry after Retry-After seconds' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
