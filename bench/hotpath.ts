@@ -46,6 +46,7 @@ const ev: ScoredEvent = {
   fallback: null,
   tookMs: 0.512,
   fingerprint: 'AAAAAAAAAAAAAAAAAAAAAA',
+  classification: null,
 };
 
 const bench = new Bench({ time, warmupTime: quick ? 20 : 200 });

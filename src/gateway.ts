@@ -17,6 +17,8 @@ import { RegistryFollower } from './models/follower.js';
 import { loadGoldenRows } from './models/golden.js';
 import { HookRoutes } from './http/hooks.js';
 import { AdmissionLimiter } from './admission/limiter.js';
+import { AccessControl } from './auth/access.js';
+import { Auth } from './auth/auth.js';
 import { Scorer } from './scoring/scorer.js';
 import type { EventSink } from './sink/events.js';
 import { FileSink } from './sink/file.js';
@@ -61,6 +63,8 @@ export class Gateway {
   private kafkaSink: KafkaSink | null = null;
   readonly scorer: Scorer;
   readonly limiter: AdmissionLimiter;
+  readonly auth: Auth;
+  private readonly access: AccessControl;
   readonly log: Logger;
   private readonly app: TemplatedApp;
   private readonly stream: StreamRoute;
@@ -73,6 +77,10 @@ export class Gateway {
 
   constructor(readonly config: Config, options: GatewayOptions = {}) {
     this.log = options.log ?? new Logger(config.logLevel);
+    // Checks the auth settings (and refuses a non-loopback HOST without credentials) before
+    // anything listens; throws ConfigError naming the setting.
+    this.auth = Auth.create(config, { onError: (err) => this.log.warn('authentication', { error: err.message }) });
+    this.access = new AccessControl(this.auth, config.adminToken);
     this.engine = new FeatureEngine({
       maxUsers: config.windowMaxUsers,
       maxBytes: config.windowMaxBytes,
@@ -107,6 +115,7 @@ export class Gateway {
       batchMaxItems: config.batchMaxItems,
       budgetMs: config.requestBudgetMs,
       limiter: this.limiter,
+      access: this.access,
     });
     this.scorer.onSinkError = (err) => this.log.error('sink refused an event', { error: String(err) });
     this.scorer.gate = () => {
@@ -147,6 +156,7 @@ export class Gateway {
       budgetMs: this.config.requestBudgetMs,
       lingerBytes: this.config.bodyLingerBytes,
       limiter: this.limiter,
+      authorize: (authorization: string) => this.access.check(authorization, 'scorer'),
       onShed: () => shed.inc(),
       observe,
     };
@@ -156,12 +166,12 @@ export class Gateway {
       notReadyReason: () => this.notReadyReason(),
       models: () => this.models.status(),
       window: (userId) => this.engine.snapshot(userId),
-    }, this.config.adminToken);
+    }, this.access);
     new HookRoutes(this.models, this.follower, this.log, {
       mlflowSecret: this.config.mlflowWebhookSecret,
       databricksSecret: this.config.databricksWebhookSecret,
       maxAgeS: this.config.webhookMaxAgeS,
-      adminToken: this.config.adminToken,
+      access: this.access,
       championAlias: this.config.mlflowChampionAlias,
       challengerAlias: this.config.mlflowChallengerAlias,
       modelName: this.config.mlflowModelName,
@@ -189,6 +199,7 @@ export class Gateway {
 
   /** Listens, then loads the model and (if configured) joins Kafka; resolves when ready. */
   async start(): Promise<void> {
+    this.auth.watch((err) => (err === null ? this.log.info('API keys reloaded') : this.log.warn('API keys file could not be reloaded: the previous keys stay in force', { error: err.message })));
     await this.listen();
     if (this.config.windowPreloadUsers > 0) this.preload(this.config.windowPreloadUsers);
     await Promise.all([this.startModels(), this.config.kafkaBrokers === '' ? Promise.resolve() : this.startKafka()]);
@@ -313,6 +324,7 @@ export class Gateway {
     }
     this.stream.closeAll('server shutting down');
     this.follower?.stop();
+    this.auth.close();
     const pool = this.scorer.pool;
     if (pool !== null) await pool.close();
     await this.scorer.challenger?.close();

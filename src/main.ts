@@ -15,7 +15,16 @@ export async function runMain(): Promise<void> {
     }
     throw err;
   }
-  const gateway = new Gateway(config);
+  let gateway: Gateway;
+  try {
+    gateway = new Gateway(config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
   const shutdown = (signal: string): void => {
     gateway.log.info('shutting down', { signal });
     gateway.stop().then(

@@ -64,6 +64,7 @@ export class TokenBucket {
 export class RateLimited extends ScoregateError {
   constructor(readonly retryAfterS: number) {
     super('RATE_LIMITED');
+    this.retryAfterMs = retryAfterS * 1000; // Retry-After over HTTP, retryAfterMs on the WebSocket
   }
 }
 

@@ -3,6 +3,9 @@
  * Decisions read `code`, never the message text. README's error table mirrors this map and
  * errors.test.ts checks that it does.
  */
+import { maskText } from '../privacy/text.js';
+import { redactPaths } from './redact.js';
+
 export const ERRORS = {
   INVALID_JSON: { status: 400, message: 'request body is not valid JSON' },
   INVALID_BODY: { status: 400, message: 'request body has the wrong shape' },
@@ -67,8 +70,10 @@ export class ScoregateError extends Error {
   }
 
   toBody(): ErrorBody {
-    const body: ErrorBody = { code: this.code, message: this.message };
-    if (this.field !== undefined) body.field = this.field;
+    // An answer echoes nothing it should not: no server paths, no card data or PII (a message or
+    // field name may quote the client's input, e.g. a metadata key that held a card number).
+    const body: ErrorBody = { code: this.code, message: maskText(redactPaths(this.message)) };
+    if (this.field !== undefined) body.field = maskText(this.field);
     if (this.retryAfterMs !== undefined) body.retryAfterMs = this.retryAfterMs;
     return body;
   }

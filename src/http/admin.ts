@@ -1,8 +1,8 @@
 /** Health, readiness, metrics and the model listing. */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { settle, type AccessControl } from '../auth/access.js';
 import { ScoregateError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
-import { checkAdmin } from './hooks.js';
 import { Exchange } from './respond.js';
 
 export interface AdminView {
@@ -10,9 +10,11 @@ export interface AdminView {
   notReadyReason(): string | null;
   models(): unknown;
   window(userId: string): { ts: number[]; amount: number[]; merchant: (string | null)[] } | undefined;
+  /** Every read of a user's window (the audit trail records it). */
+  onWindowRead?: (who: string, userId: string, found: boolean) => void;
 }
 
-export function attachAdmin(app: TemplatedApp, metrics: Metrics, view: AdminView, adminToken: string): void {
+export function attachAdmin(app: TemplatedApp, metrics: Metrics, view: AdminView, access: AccessControl): void {
   app.get('/healthz', (res) => {
     new Exchange(res).send(200, '{"status":"ok"}');
   });
@@ -25,30 +27,41 @@ export function attachAdmin(app: TemplatedApp, metrics: Metrics, view: AdminView
   app.get('/v1/models', (res) => {
     new Exchange(res).send(200, JSON.stringify(view.models()));
   });
-  // A user's window holds their recent amounts and merchants: admin only.
+  // A user's window holds their recent amounts and merchants: the auditor role only.
   app.get('/v1/users/:userId/window', (res, req) => {
-    const denied = checkAdmin(adminToken, req.getHeader('authorization'));
-    if (denied !== null) return new Exchange(res).sendError(denied);
-    let userId: string;
-    try {
-      userId = decodeURIComponent(req.getParameter(0) ?? '');
-    } catch {
-      return new Exchange(res).sendError(new ScoregateError('INVALID_FIELD', 'userId is not valid percent-encoding', 'userId'));
-    }
-    const w = view.window(userId);
     const ex = new Exchange(res);
-    if (w === undefined) return ex.sendError(new ScoregateError('NOT_FOUND', `no window for user ${JSON.stringify(userId.slice(0, 128))}`, 'userId'));
-    const events = w.ts.map((ts, i) => ({ timestamp: ts, amount: w.amount[i], merchantId: w.merchant[i] }));
-    ex.send(200, JSON.stringify({ userId, events }));
+    res.onAborted(() => (ex.aborted = true));
+    const param = req.getParameter(0) ?? '';
+    settle(
+      access.admin(req.getHeader('authorization'), 'auditor'),
+      (principal) => {
+        let userId: string;
+        try {
+          userId = decodeURIComponent(param);
+        } catch {
+          return ex.sendError(new ScoregateError('INVALID_FIELD', 'userId is not valid percent-encoding', 'userId'));
+        }
+        const w = view.window(userId);
+        view.onWindowRead?.(principal.id, userId, w !== undefined);
+        if (w === undefined) return ex.sendError(new ScoregateError('NOT_FOUND', `no window for user ${JSON.stringify(userId.slice(0, 128))}`, 'userId'));
+        const events = w.ts.map((ts, i) => ({ timestamp: ts, amount: w.amount[i], merchantId: w.merchant[i] }));
+        ex.send(200, JSON.stringify({ userId, events }));
+      },
+      (e) => ex.sendError(e),
+    );
   });
-  app.get('/metrics', (res: HttpResponse, _req: HttpRequest) => {
+  app.get('/metrics', (res: HttpResponse, req: HttpRequest) => {
     const ex = new Exchange(res);
     res.onAborted(() => {
       ex.aborted = true;
     });
-    metrics.registry.metrics().then(
-      (text) => ex.send(200, text, false, metrics.registry.contentType),
-      () => ex.sendError(new ScoregateError('INTERNAL', 'metrics could not be collected')),
-    );
+    const collect = (): void => {
+      metrics.registry.metrics().then(
+        (text) => ex.send(200, text, false, metrics.registry.contentType),
+        () => ex.sendError(new ScoregateError('INTERNAL', 'metrics could not be collected')),
+      );
+    };
+    if (!access.auth.protectsMetrics) return collect();
+    settle(access.check(req.getHeader('authorization'), 'metrics'), collect, (e) => ex.sendError(e));
   });
 }

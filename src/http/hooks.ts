@@ -10,6 +10,7 @@
  * does not wait for a model download); the outcome shows in GET /v1/models and the metrics.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { settle, type AccessControl } from '../auth/access.js';
 import { ScoregateError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { RegistryFollower } from '../models/follower.js';
@@ -22,21 +23,13 @@ export interface HookOptions {
   mlflowSecret: string;
   databricksSecret: string;
   maxAgeS: number;
-  adminToken: string;
+  access: AccessControl;
   championAlias: string;
   challengerAlias: string;
   modelName: string;
 }
 
 const HOOK_BODY_LIMIT = 256 * 1024;
-
-/** Checks `Authorization: Bearer <ADMIN_TOKEN>` in constant time. */
-export function checkAdmin(token: string, header: string): ScoregateError | null {
-  if (token === '') return new ScoregateError('ADMIN_DISABLED');
-  const m = /^Bearer (.+)$/i.exec(header.trim());
-  if (m === null || !safeEqual(m[1]!, token)) return new ScoregateError('UNAUTHORIZED');
-  return null;
-}
 
 function lifecycleError(err: unknown): ScoregateError {
   if (err instanceof ModelRejected) return new ScoregateError('MODEL_REJECTED', `model rejected: ${err.message}`);
@@ -172,15 +165,19 @@ export class HookRoutes {
     return { status: champion, models: this.manager.status() };
   }
 
+  /** A model-operator call: reload, rollback. */
   private admin(res: HttpResponse, req: HttpRequest, f: () => Promise<unknown>): void {
     const ex = new Exchange(res);
     res.onAborted(() => (ex.aborted = true));
-    const denied = checkAdmin(this.opts.adminToken, req.getHeader('authorization'));
-    if (denied !== null) return ex.sendError(denied, true);
     res.onData(() => undefined); // the body carries nothing: drain it
-    f().then(
-      (out) => ex.send(200, JSON.stringify(out)),
-      (err: unknown) => ex.sendError(lifecycleError(err)),
+    settle(
+      this.opts.access.admin(req.getHeader('authorization'), 'model-operator'),
+      () =>
+        void f().then(
+          (out) => ex.send(200, JSON.stringify(out)),
+          (err: unknown) => ex.sendError(lifecycleError(err)),
+        ),
+      (e) => ex.sendError(e),
     );
   }
 }

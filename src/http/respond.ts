@@ -79,7 +79,8 @@ export class Exchange {
   }
 
   sendError(e: ScoregateError, close = false): void {
-    const retry = e.retryAfterMs !== undefined || e.code === 'OVERLOADED';
-    this.send(e.status, JSON.stringify({ error: e.toBody() }), close, 'application/json', retry ? 'retry-after' : null, RETRY_AFTER);
+    const ms = e.retryAfterMs;
+    const retryAfter = ms === undefined ? (e.code === 'OVERLOADED' ? RETRY_AFTER : null) : ms === 1000 ? RETRY_AFTER : String(Math.max(1, Math.ceil(ms / 1000)));
+    this.send(e.status, JSON.stringify({ error: e.toBody() }), close, 'application/json', retryAfter === null ? null : 'retry-after', retryAfter ?? '');
   }
 }

@@ -10,11 +10,13 @@
  */
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { AdmissionLimiter } from '../admission/limiter.js';
+import type { Authorized } from '../auth/auth.js';
+import { Principal } from '../auth/principal.js';
 import { ScoregateError, asScoregateError } from '../core/errors.js';
 import type { Answer } from '../idempotency/answers.js';
 import type { Scorer, ScoreContext } from '../scoring/scorer.js';
 import { rawPayload } from '../sink/events.js';
-import { readBody } from './body.js';
+import { readBody, type BodyResult } from './body.js';
 import { Exchange } from './respond.js';
 
 export interface ScoreRouteOptions {
@@ -25,6 +27,8 @@ export interface ScoreRouteOptions {
   /** BODY_LINGER_BYTES: how much of an over-limit body is drained before answering 413. */
   lingerBytes: number;
   limiter: AdmissionLimiter;
+  /** The scorer role's check of the Authorization header (src/auth/access.ts). */
+  authorize: (authorization: string) => Authorized | Promise<Authorized>;
   /** Called once per shed request. */
   onShed: () => void;
   /** Called once per answered request with its route, status and server-side seconds. */
@@ -75,13 +79,6 @@ function jsonRoute(
       ex.sendError(e, close);
       opts.observe(route, e.status, ex.elapsedMs() / 1000);
     };
-    // Shed first: a request over the limit costs this check and a 503, nothing more.
-    if (!opts.limiter.tryAcquire()) {
-      opts.onShed();
-      return fail(shedError);
-    }
-    ex.admitted(opts.limiter);
-    res.onAborted(() => ex.abort());
     // Headers are only readable now, synchronously.
     const contentType = req.getHeader('content-type');
     const contentLength = req.getHeader('content-length');
@@ -89,6 +86,19 @@ function jsonRoute(
     const declared = contentLength === '' ? -1 : Number(contentLength);
     // An early answer keeps the connection when uWS can skip the unread body cheaply.
     const closeEarly = declared < 0 || declared > opts.lingerBytes;
+    // Credentials first (an unauthenticated flood never takes admission slots): API keys and
+    // JWTs seen before answer synchronously; a JWT not seen before is verified while the body
+    // is read, and the request goes on only once it verified.
+    const authz = opts.authorize(req.getHeader('authorization'));
+    if (authz instanceof ScoregateError) return fail(authz, closeEarly);
+    const pendingAuth = authz instanceof Principal ? null : authz;
+    // Shed next: a request over the limit costs these checks and a 503, nothing more.
+    if (!opts.limiter.tryAcquire()) {
+      opts.onShed();
+      return fail(shedError);
+    }
+    ex.admitted(opts.limiter);
+    res.onAborted(() => ex.abort());
     if (!scorer.ready) return fail(new ScoregateError('NOT_READY'), closeEarly);
     if (!JSON_TYPE.test(contentType)) {
       return fail(new ScoregateError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got ${JSON.stringify(contentType.slice(0, 100))}`, 'content-type'), closeEarly);
@@ -106,7 +116,7 @@ function jsonRoute(
     } catch (err) {
       return fail(asScoregateError(err), closeEarly);
     }
-    readBody(res, opts.maxBodyBytes, opts.lingerBytes, (r) => {
+    const afterBody = (r: BodyResult): void => {
       if (ex.aborted) return;
       if (!r.ok) {
         return r.reason === 'too_large'
@@ -126,6 +136,17 @@ function jsonRoute(
       } catch (err) {
         fail(asScoregateError(err));
       }
+    };
+    readBody(res, opts.maxBodyBytes, opts.lingerBytes, (r) => {
+      if (ex.aborted) return;
+      if (pendingAuth !== null) {
+        pendingAuth.then(
+          (a) => (a instanceof Principal ? afterBody(r) : fail(a)),
+          () => fail(new ScoregateError('UNAUTHENTICATED')),
+        );
+        return;
+      }
+      afterBody(r);
     });
   };
 }

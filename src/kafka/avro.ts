@@ -71,6 +71,14 @@ export function scoredRecord(ev: ScoredEvent): Record<string, unknown> {
     fallbackReason: ev.fallback,
     tookMs: ev.tookMs,
     requestFingerprint: ev.fingerprint,
+    dataClassification:
+      ev.classification === null
+        ? null
+        : {
+            sensitivity: ev.classification.sensitivity,
+            complianceTags: [...ev.classification.tags],
+            fields: ev.classification.fields.map((f) => ({ path: f.path, kind: f.kind, sensitivity: f.sensitivity, complianceTags: [...f.tags], retention: f.retention, action: f.action })),
+          },
     lineage: lineageOf(ev).map((s) => ({ ...s, rulesApplied: [...s.rulesApplied], metrics: { ...s.metrics } })),
   };
 }

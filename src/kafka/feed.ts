@@ -17,6 +17,7 @@ import { LONGEST_WINDOW_MS } from '../features/contract.js';
 import type { FeatureEngine } from '../features/engine.js';
 import { MAX_AHEAD_MS } from '../quality/checks.js';
 import { parseTransaction } from '../quality/parse.js';
+import { protectTransaction } from '../privacy/index.js';
 import type { AnswerStore } from '../idempotency/answers.js';
 import { answerFromScoredRecord } from '../scoring/answer.js';
 import { decimalText, splitWire } from './avro.js';
@@ -138,7 +139,11 @@ export class FeatureFeed {
       const obj = normalise(decoded);
       const tx = parseTransaction(obj);
       if (tx.timestamp > Date.now() + MAX_AHEAD_MS) outcome = 'future';
-      else outcome = this.engine.ingest(tx, !this.caughtUp);
+      else {
+        // The windows keep merchantIds as the scorer does: protected (a card number never in clear).
+        const merchantId = tx.merchantId === null ? null : protectTransaction(tx).transaction.merchantId;
+        outcome = this.engine.ingest(merchantId === tx.merchantId ? tx : { ...tx, merchantId }, !this.caughtUp);
+      }
       const answers = this.opts.answers;
       if (answers !== undefined && topic === this.opts.scoredTopic) {
         const a = answerFromScoredRecord(obj);

@@ -10,6 +10,7 @@
  * every later one goes to the new pool, and the old pool closes once it has drained. A
  * candidate that fails any step is rejected with the reason and the old model keeps serving.
  */
+import { redactPaths } from '../core/redact.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { InferencePool, type PoolOptions } from '../inference/pool.js';
@@ -174,18 +175,20 @@ export class ModelManager {
   }
 
   private record(e: Omit<LifecycleEvent, 'at'>): void {
-    this.history.push({ at: new Date().toISOString(), ...e });
+    // Shown by GET /v1/models: no file-system paths in what is kept.
+    const reason = (e as { reason?: string }).reason;
+    this.history.push({ at: new Date().toISOString(), ...e, origin: redactPaths(e.origin), ...(reason === undefined ? {} : { reason: redactPaths(reason) }) });
     if (this.history.length > HISTORY_MAX) this.history.shift();
   }
 
   /** What GET /v1/models shows. */
   status(): unknown {
     const view = (s: Serving | null): unknown =>
-      s === null ? null : { name: s.desc.name, version: s.desc.version, origin: s.source.origin, dir: s.desc.dir, loadedAt: s.loadedAt };
+      s === null ? null : { name: s.desc.name, version: s.desc.version, origin: redactPaths(s.source.origin), loadedAt: s.loadedAt };
     return {
       active: view(this.active),
       challenger: view(this.challenger),
-      previous: this.previous.map((p) => ({ name: p.name ?? null, version: p.version ?? null, origin: p.origin })),
+      previous: this.previous.map((p) => ({ name: p.name ?? null, version: p.version ?? null, origin: redactPaths(p.origin) })),
       lastRejection: [...this.history].reverse().find((h) => h.outcome === 'rejected') ?? null,
       history: this.history,
     };

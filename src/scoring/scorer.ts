@@ -16,6 +16,7 @@ import { fingerprint } from '../idempotency/fingerprint.js';
 import type { InferencePool } from '../inference/pool.js';
 import { assessQuality } from '../quality/checks.js';
 import { parseTransaction } from '../quality/parse.js';
+import { DEFAULT_OPTIONS, maskText, protectTransaction, type PrivacyOptions } from '../privacy/index.js';
 import type { Transaction } from '../quality/transaction.js';
 import { DEAD_LETTER_MAX_RAW, type EventSink, type RiskCategory, type ScoredEvent, type Source } from '../sink/events.js';
 import { resultJson, roundMs } from './answer.js';
@@ -42,6 +43,8 @@ export interface ScorerOptions {
   answerTtlMs: number;
   /** Longest an answer waits for its event to be durable (SINK_WAIT_MS). */
   sinkWaitMs: number;
+  /** Masking of card data and PII in everything written out (src/privacy). */
+  privacy?: PrivacyOptions;
 }
 
 /** How long an answer waits for a running challenger's score to put it in the event. */
@@ -152,14 +155,20 @@ export class Scorer {
     const m = this.metrics;
     const pool = this.pool!;
     const row = this.row;
-    const hctx = this.engine.compute(tx, row, 0);
+    // Everything that leaves the process (sinks, Kafka, the window endpoint) sees the protected
+    // copy: PAN as BIN + last four, no CVV, PII masked. The windows key on the caller's userId
+    // (in memory only) but keep the protected merchantId, which the window endpoint shows.
+    const prot = protectTransaction(tx, this.opts.privacy ?? DEFAULT_OPTIONS);
+    const safe = prot.transaction;
+    const fin = safe.merchantId === tx.merchantId ? tx : { ...tx, merchantId: safe.merchantId };
+    const hctx = this.engine.compute(fin, row, 0);
     const quality = assessQuality(tx, hctx.meanLast5, this.now());
     m.check('validity', quality.validity === 1);
     m.check('consistency', quality.consistency === 1);
     // Join the history now, before inference, so the very next request sees this one. An event
     // whose time is out of range is remembered as seen but kept out of the windows.
     let joined = false;
-    if (quality.joinsWindows) joined = this.engine.ingest(tx) === 'added';
+    if (quality.joinsWindows) joined = this.engine.ingest(fin) === 'added';
     else this.engine.seen.add(tx.transactionId);
     // Computed now, while the scratch row still holds this transaction's features: a few flops,
     // cheaper than keeping a copy of the row for the rare answer that needs it.
@@ -186,7 +195,7 @@ export class Scorer {
     }
     const risk = riskCategory(score);
     const ev: ScoredEvent = {
-      transaction: tx,
+      transaction: safe,
       score,
       riskCategory: risk,
       model: reason === null ? pool.modelRef : FALLBACK_MODEL,
@@ -198,6 +207,7 @@ export class Scorer {
       fallback: reason,
       tookMs: roundMs(performance.now() - ctx.startedAt),
       fingerprint: fp,
+      classification: prot.classification,
     };
     if (chScore !== null && ch !== null) await this.addChallenger(ev, ch, chScore);
     const body = resultJson(ev);
@@ -207,7 +217,7 @@ export class Scorer {
       if (!ok) throw new Error(`the scored event was not durable within SINK_WAIT_MS (${this.opts.sinkWaitMs} ms)`);
     } catch (err) {
       // Not answered: the client may retry with the same id, so it must not count as seen.
-      this.engine.forget(tx, joined);
+      this.engine.forget(fin, joined);
       this.answers.settle(tx.transactionId, fp, null);
       m.sinkErrors.inc();
       this.onSinkError(err);
@@ -257,7 +267,16 @@ export class Scorer {
     try {
       let text = ctx.raw();
       if (text.length > DEAD_LETTER_MAX_RAW) text = text.slice(0, DEAD_LETTER_MAX_RAW);
-      this.sink.deadLetter({ code: e.code, field: e.field ?? null, message: e.message, raw: text, source: ctx.source, receivedAt: ctx.receivedAt });
+      // The raw payload is kept for the dead letter, masked as the transaction would be.
+      const privacy = this.opts.privacy ?? DEFAULT_OPTIONS;
+      this.sink.deadLetter({
+        code: e.code,
+        field: e.field === undefined ? null : maskText(e.field, privacy),
+        message: maskText(e.message, privacy),
+        raw: maskText(text, privacy),
+        source: ctx.source,
+        receivedAt: ctx.receivedAt,
+      });
       this.metrics.sinkWrites.inc({ sink: 'dead_letter' });
     } catch (err) {
       this.metrics.sinkErrors.inc();

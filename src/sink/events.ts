@@ -1,6 +1,7 @@
 /** What leaves the gateway: a scored event, or a dead letter for an event that could not be scored. */
 import type { FallbackReason } from '../admission/fallback.js';
 import type { ErrorCode } from '../core/errors.js';
+import type { Classification } from '../privacy/index.js';
 import type { QualityFlag } from '../quality/checks.js';
 import type { Transaction } from '../quality/transaction.js';
 
@@ -33,6 +34,12 @@ export interface ScoredEvent {
   tookMs: number;
   /** The transaction's canonical fingerprint (idempotency: a retry must match it). */
   fingerprint: string;
+  /**
+   * What the transaction held, field by field (sensitivity, PCI-DSS/GDPR/SOX tags, retention,
+   * what was masked or removed). `transaction` above is already the protected copy: no PAN, no
+   * CVV, no PII in clear ever reaches a sink.
+   */
+  classification: Classification | null;
 }
 
 export interface DeadLetter {

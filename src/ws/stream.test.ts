@@ -5,6 +5,7 @@
  * Scores are checked by value against the oracle (test/support/oracle.ts): the model's output
  * for the features each transaction should have, given the ones sent before it.
  */
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig, type Config } from '../core/config.js';
 import { BAD_TRANSACTIONS } from '../../test/support/corpus.js';

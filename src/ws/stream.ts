@@ -17,6 +17,10 @@
  */
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
 import type { AdmissionLimiter } from '../admission/limiter.js';
+import type { AccessControl } from '../auth/access.js';
+import type { UpgradeAuthorized } from '../auth/auth.js';
+import type { Principal } from '../auth/principal.js';
+import { statusLine } from '../http/respond.js';
 import { ScoregateError, asScoregateError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Scorer } from '../scoring/scorer.js';
@@ -30,6 +34,7 @@ export interface StreamOptions {
   batchMaxItems: number;
   budgetMs: number;
   limiter: AdmissionLimiter;
+  access: AccessControl;
 }
 
 /**
@@ -42,6 +47,8 @@ const UWS_PAYLOAD_CAP = 256 * 1024 * 1024;
 export const CLOSE_TOO_BIG = 1009;
 
 interface Conn {
+  /** Who opened the connection (checked at the upgrade); rate limits are charged to it. */
+  principal: Principal;
   inFlight: number;
   closed: boolean;
   /** Messages waiting for this turn's corked flush. */
@@ -102,13 +109,33 @@ export class StreamRoute {
       // it so it never silently drops a result.
       maxBackpressure: this.opts.maxBackpressureBytes * 2 + this.opts.maxPayloadBytes * UWS_PAYLOAD_FACTOR,
       closeOnBackpressureLimit: 0,
+      // Authenticated at the upgrade (Authorization header, or a `bearer.<token>` subprotocol
+      // for browsers) with the Origin checked; a refused upgrade is an HTTP error answer, before
+      // any frame.
       upgrade: (res, req, context) => {
-        res.upgrade<Conn>(
-          { inFlight: 0, closed: false, outbox: [] },
-          req.getHeader('sec-websocket-key'),
-          req.getHeader('sec-websocket-protocol'),
-          req.getHeader('sec-websocket-extensions'),
-          context,
+        const key = req.getHeader('sec-websocket-key');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        const u = this.opts.access.auth.authorizeUpgrade(
+          { authorization: req.getHeader('authorization'), protocol: req.getHeader('sec-websocket-protocol'), origin: req.getHeader('origin') },
+          'streamer',
+        );
+        const answer = (r: UpgradeAuthorized): void => {
+          if (r instanceof ScoregateError) {
+            res.cork(() => res.writeStatus(statusLine(r.status)).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: r.toBody() }), true));
+            return;
+          }
+          res.cork(() => res.upgrade<Conn>({ principal: r.principal, inFlight: 0, closed: false, outbox: [] }, key, r.protocol, extensions, context));
+        };
+        if (!(u instanceof Promise)) return answer(u);
+        let aborted = false;
+        res.onAborted(() => (aborted = true));
+        u.then(
+          (r) => {
+            if (!aborted) answer(r);
+          },
+          () => {
+            if (!aborted) answer(new ScoregateError('UNAUTHENTICATED'));
+          },
         );
       },
       open: (ws) => {
@@ -210,6 +237,8 @@ export class StreamRoute {
       }
       budgetMs = Math.min(b, budgetMs);
     }
+    const limited = this.opts.access.auth.admit(c.principal);
+    if (limited !== null) return this.send(ws, errorMessage(id, limited));
     const limiter = this.opts.limiter;
     if (!limiter.tryAcquire()) {
       this.metrics.shed.inc({ transport: 'ws' });

@@ -58,8 +58,8 @@ export async function startGateway(env: Record<string, string> = {}, opts: { wai
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         logs.push(line);
-        const m = /"msg":"listening".*"port":(\d+)/.exec(line);
-        if (m) res(Number(m[1]));
+        const m = /"port":(\d+).*"msg":"listening"|"msg":"listening".*"port":(\d+)/.exec(line);
+        if (m) res(Number(m[1] ?? m[2]));
       }
     });
     proc.stdout!.resume();
