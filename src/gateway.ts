@@ -18,6 +18,7 @@ import { loadGoldenRows } from './models/golden.js';
 import { HookRoutes } from './http/hooks.js';
 import { AdmissionLimiter } from './admission/limiter.js';
 import { AccessControl } from './auth/access.js';
+import { AuditTrail, FailureBurst, type AuditEntry } from './audit/trail.js';
 import { Auth } from './auth/auth.js';
 import { Scorer } from './scoring/scorer.js';
 import type { EventSink } from './sink/events.js';
@@ -28,6 +29,10 @@ import { FeatureFeed } from './kafka/feed.js';
 import { Registry } from './kafka/registry.js';
 import { KafkaSink } from './kafka/sink.js';
 import { Spool } from './sink/spool.js';
+import { loadKeyring, RecordCipher } from './sink/cipher.js';
+import { privacyOptions } from './privacy/index.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from './core/config.js';
 
 export interface GatewayOptions {
   sink?: EventSink;
@@ -65,11 +70,14 @@ export class Gateway {
   readonly limiter: AdmissionLimiter;
   readonly auth: Auth;
   private readonly access: AccessControl;
+  readonly audit: AuditTrail;
   readonly log: Logger;
   private readonly app: TemplatedApp;
   private readonly stream: StreamRoute;
   private listenSocket: us_listen_socket | null = null;
   private spool: Spool | null = null;
+  /** Encryption at rest of the spool and the local sink files (SINK_KEYRING_FILE); null: in clear. */
+  private readonly cipher: RecordCipher | null;
   readonly models: ModelManager;
   readonly follower: RegistryFollower | null;
   private stopping = false;
@@ -88,15 +96,30 @@ export class Gateway {
       allowedLatenessMs: config.allowedLatenessMs,
       seenIdsMax: config.seenIdsMax,
     });
+    this.cipher = atRestCipher(config);
+    this.audit = new AuditTrail(config.auditFile, this.cipher);
+    const burst = new FailureBurst(config.auditAuthFailuresPerMin, 60_000, (count) =>
+      this.record({ user: 'unknown', action: 'auth.failures', resource: 'gateway', outcome: 'denied', details: { failuresInMinute: count } }),
+    );
+    this.access.onUnauthenticated = () => burst.failed('');
     // With Kafka configured, start() swaps in the Kafka sink before anything is scored.
-    this.sink = options.sink ?? (config.kafkaBrokers === '' ? new FileSink(config.dataDir, config.sinkFileMaxBytes) : NO_SINK);
+    this.sink = options.sink ?? (config.kafkaBrokers === '' ? new FileSink(config.dataDir, config.sinkFileMaxBytes, this.cipher) : NO_SINK);
     this.scorer = new Scorer(this.engine, this.sink, this.metrics, {
       maxAnswers: config.idempotencyMaxAnswers,
       answerTtlMs: config.idempotencyTtlS * 1000,
       sinkWaitMs: config.sinkWaitMs,
+      privacy: privacyOptions(tokenKey(config)),
     });
     this.limiter = new AdmissionLimiter({ targetMs: config.admissionTargetMs, minLimit: config.admissionMinLimit, maxLimit: config.admissionMaxLimit });
     this.models = new ModelManager(this.scorer, this.metrics, this.log, { workers: config.inferenceWorkers, batchMax: config.inferenceBatchMax, queueMax: config.inferenceQueueMax }, loadGoldenRows());
+    this.models.onLifecycle = (e) =>
+      this.record({
+        user: 'system:model-lifecycle',
+        action: `model.${e.action}`,
+        resource: `model:${e.name ?? '?'}@${e.version ?? '?'}`,
+        outcome: e.outcome === 'rejected' ? 'rejected' : 'success',
+        details: { origin: e.origin, ...(e.reason === undefined ? {} : { reason: e.reason }) },
+      });
     this.follower =
       config.mlflowTrackingUri === ''
         ? null
@@ -166,12 +189,18 @@ export class Gateway {
       notReadyReason: () => this.notReadyReason(),
       models: () => this.models.status(),
       window: (userId) => this.engine.snapshot(userId),
+      onWindowRead: (who, userId, found) => {
+        const w = found ? this.engine.snapshot(userId) : undefined;
+        this.record({ user: who, action: 'window.read', resource: `user:${userId}/window`, outcome: found ? 'success' : 'failure', records_accessed: w?.ts.length ?? 0 });
+      },
+      audit: (opts) => this.audit.read(opts),
     }, this.access);
     new HookRoutes(this.models, this.follower, this.log, {
       mlflowSecret: this.config.mlflowWebhookSecret,
       databricksSecret: this.config.databricksWebhookSecret,
       maxAgeS: this.config.webhookMaxAgeS,
       access: this.access,
+      audit: (e) => this.record(e),
       championAlias: this.config.mlflowChampionAlias,
       challengerAlias: this.config.mlflowChallengerAlias,
       modelName: this.config.mlflowModelName,
@@ -186,6 +215,15 @@ export class Gateway {
       new Exchange(res).send(404, errorJson('NOT_FOUND', `no route ${req.getMethod().toUpperCase()} ${req.getUrl().slice(0, 200)}`), true);
     });
     return app;
+  }
+
+  /** One audit record; an audit file that cannot be written is logged, never crashes the request. */
+  private record(e: AuditEntry): void {
+    try {
+      this.audit.record(e);
+    } catch (err) {
+      this.log.error('audit record could not be written', { action: e.action, error: String(err) });
+    }
   }
 
   notReadyReason(): string | null {
@@ -252,7 +290,15 @@ export class Gateway {
         await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
       }
     }
-    this.spool = Spool.open(c.spoolDir, { maxBytes: c.spoolMaxBytes, fsync: c.spoolFsync });
+    this.spool = Spool.open(c.spoolDir, {
+      maxBytes: c.spoolMaxBytes,
+      fsync: c.spoolFsync,
+      cipher: this.cipher,
+      onCorrupt: (code, seg, off) => {
+        this.metrics.spoolCorrupt.inc({ code });
+        this.log.error('spool record cannot be opened: skipped, the rest drains', { code, segment: seg, offset: off });
+      },
+    });
     // Kafka may still be electing leaders or be briefly away: keep trying, not ready meanwhile.
     for (let attempt = 1; ; attempt++) {
       const feed = new FeatureFeed(kafka, registry, this.engine, this.metrics, this.log, {
@@ -263,7 +309,7 @@ export class Gateway {
         answers: this.scorer.answers,
       });
       try {
-        await feed.start([c.topicDlq]);
+        await feed.start([c.topicDlq, c.topicAudit]);
         this.feed = feed;
         break;
       } catch (err) {
@@ -273,11 +319,12 @@ export class Gateway {
         await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
       }
     }
-    const sink = new KafkaSink(kafka, this.spool, ids, { topicScored: c.topicScored, topicDlq: c.topicDlq, batchMax: c.kafkaBatchMax, lingerMs: c.kafkaLingerMs }, this.metrics, this.log);
+    const sink = new KafkaSink(kafka, this.spool, ids, { topicScored: c.topicScored, topicDlq: c.topicDlq, topicAudit: c.topicAudit, batchMax: c.kafkaBatchMax, lingerMs: c.kafkaLingerMs }, this.metrics, this.log);
     sink.start();
     this.sink = sink;
     this.scorer.sink = sink;
     this.kafkaSink = sink;
+    this.audit.forward = (json) => sink.audit(json);
     this.log.info('kafka sink ready', { schemaIds: ids, spooled: this.spool.pendingRecords });
     await this.feed.caughtUpPromise;
   }
@@ -333,4 +380,27 @@ export class Gateway {
     await this.sink.close();
     this.log.info('stopped');
   }
+}
+
+/** The keyring that seals the spool and the local files, from SINK_KEYRING_FILE or SCOREGATE_SINK_KEYRING. */
+function atRestCipher(config: Config): RecordCipher | null {
+  try {
+    const ring = loadKeyring({ file: config.sinkKeyringFile === '' ? null : config.sinkKeyringFile });
+    return ring === null ? null : new RecordCipher(ring);
+  } catch (err) {
+    throw new ConfigError('SINK_KEYRING_FILE', `(or SCOREGATE_SINK_KEYRING) is not a usable keyring: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The secret for join tokens of masked values (PRIVACY_TOKEN_KEY_FILE), or null. */
+function tokenKey(config: Config): Buffer | null {
+  if (config.privacyTokenKeyFile === '') return null;
+  let key: Buffer;
+  try {
+    key = readFileSync(config.privacyTokenKeyFile);
+  } catch (err) {
+    throw new ConfigError('PRIVACY_TOKEN_KEY_FILE', `cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (key.length < 32) throw new ConfigError('PRIVACY_TOKEN_KEY_FILE', `must hold at least 32 bytes, holds ${key.length}`);
+  return key;
 }

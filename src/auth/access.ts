@@ -22,6 +22,9 @@ const ADMIN_DISABLED = new ScoregateError('ADMIN_DISABLED');
 const UNAUTHORIZED = new ScoregateError('UNAUTHORIZED');
 
 export class AccessControl {
+  /** Called on every failed authentication (401): the audit trail counts bursts. */
+  onUnauthenticated: () => void = () => undefined;
+
   constructor(
     readonly auth: Auth,
     private readonly adminToken: string,
@@ -29,7 +32,17 @@ export class AccessControl {
 
   /** A scoring, streaming or metrics route. */
   check(authorization: string, role: Role): Authorized | Promise<Authorized> {
-    return this.auth.authorize(authorization, role);
+    return this.watch(this.auth.authorize(authorization, role));
+  }
+
+  /** Counts 401s, sync or async, without touching the result. */
+  watch<T>(r: T | Promise<T>): T | Promise<T> {
+    if (r instanceof Promise) {
+      void r.then((x) => {
+        if (x instanceof ScoregateError && x.code === 'UNAUTHENTICATED') this.onUnauthenticated();
+      }, () => undefined);
+    } else if (r instanceof ScoregateError && r.code === 'UNAUTHENTICATED') this.onUnauthenticated();
+    return r;
   }
 
   /** An operator or auditor route. */
@@ -38,7 +51,8 @@ export class AccessControl {
       const m = /^Bearer (.+)$/i.exec(authorization.trim());
       if (m !== null && safeEqual(m[1]!, this.adminToken)) return ADMIN_TOKEN_PRINCIPAL;
     }
-    if (this.auth.enabled) return this.auth.authorize(authorization, role);
+    if (this.auth.enabled) return this.watch(this.auth.authorize(authorization, role));
+    if (this.adminToken !== '') this.onUnauthenticated();
     return this.adminToken === '' ? ADMIN_DISABLED : UNAUTHORIZED;
   }
 }

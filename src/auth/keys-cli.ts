@@ -9,6 +9,10 @@
 import { closeSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { userInfo } from 'node:os';
+import { AuditTrail } from '../audit/trail.js';
+import { loadConfig } from '../core/config.js';
+import { loadKeyring, RecordCipher } from '../sink/cipher.js';
 import { generateKey } from './api-key.js';
 import { readKeysFile, writeKeysFile, type KeyRecord } from './keys-file.js';
 import { isRole, ROLES, type Role } from './roles.js';
@@ -70,6 +74,7 @@ function create(args: string[]): void {
     if (burst !== undefined) record.burst = burst;
     writeKeysFile(path, [...keys, record]);
   });
+  auditKey('key.create', made.id, { name: values.name.trim(), roles: roles.join(' ') });
   console.error(`keys: created ${made.id} (${values.name}, ${roles.join(' ')}) in ${path}; the key below is shown once: store it now`);
   console.log(made.key);
 }
@@ -101,7 +106,15 @@ function revoke(args: string[]): void {
     writeKeysFile(path, keys);
     return 'revoked';
   });
+  if (outcome === 'revoked') auditKey('key.revoke', id, {});
   console.error(`keys: ${id} ${outcome}`);
+}
+
+/** Keys created and revoked go to the gateway's audit trail (AUDIT_FILE), as the OS user who ran the command. */
+function auditKey(action: string, id: string, details: Record<string, string>): void {
+  const config = loadConfig();
+  const ring = loadKeyring({ file: config.sinkKeyringFile === '' ? null : config.sinkKeyringFile });
+  new AuditTrail(config.auditFile, ring === null ? null : new RecordCipher(ring)).record({ user: `cli:${userInfo().username}`, action, resource: `key:${id}`, outcome: 'success', details });
 }
 
 export function keysCommand(args: string[]): void {

@@ -72,6 +72,11 @@ export interface Config {
   spoolFsync: 'interval' | 'always';
   sinkWaitMs: number;
   bodyLingerBytes: number;
+  sinkKeyringFile: string;
+  privacyTokenKeyFile: string;
+  auditFile: string;
+  auditAuthFailuresPerMin: number;
+  topicAudit: string;
   authKeysFile: string;
   authJwksUrl: string;
   authJwksFile: string;
@@ -136,6 +141,11 @@ export const SETTINGS = [
   s({ env: 'SPOOL_FSYNC', key: 'spoolFsync', kind: 'enum', def: 'interval', values: ['interval', 'always'], doc: 'interval: an answer waits for its event to be written to the spool file (survives a process kill) and the file is fdatasync\'d every 100 ms; always: an answer also waits for the fdatasync (survives power loss; group commit)' }),
   s({ env: 'SINK_WAIT_MS', key: 'sinkWaitMs', kind: 'int', def: 2000, min: 1, max: 60_000, doc: 'longest an answer waits for its scored event to be durable before it fails with 503 SINK_FULL' }),
   s({ env: 'BODY_LINGER_BYTES', key: 'bodyLingerBytes', kind: 'int', def: 16_777_216, min: 0, max: 1 << 30, doc: 'an over-limit request body is read and discarded up to this many bytes, so the client reads its 413 (lingering close); past it the connection is closed' }),
+  s({ env: 'SINK_KEYRING_FILE', key: 'sinkKeyringFile', kind: 'string', def: '', allowEmpty: true, doc: 'keyring (JSON: {"current": id, "keys": {id: 32-byte key, base64}}) that encrypts the spool and the local sink files with AES-256-GCM; also read from the SCOREGATE_SINK_KEYRING variable; empty: files in clear (card data is masked either way)' }),
+  s({ env: 'PRIVACY_TOKEN_KEY_FILE', key: 'privacyTokenKeyFile', kind: 'string', def: '', allowEmpty: true, doc: 'file holding a secret (≥ 32 bytes) for keyed HMAC join tokens of masked values (tok_…); empty: no tokens, a card number is kept as BIN + last four' }),
+  s({ env: 'AUDIT_FILE', key: 'auditFile', kind: 'path', def: () => resolve(repoRoot, 'var/audit.jsonl'), shown: 'var/audit.jsonl', doc: 'append-only audit trail (model changes, refused webhooks, window reads, keys created or revoked, bursts of failed authentication); sealed frames when SINK_KEYRING_FILE is set' }),
+  s({ env: 'AUDIT_AUTH_FAILURES_PER_MIN', key: 'auditAuthFailuresPerMin', kind: 'int', def: 20, min: 1, max: 1_000_000, doc: 'failed authentications in one minute that make an auth.failures audit record (one per minute at most)' }),
+  s({ env: 'TOPIC_AUDIT', key: 'topicAudit', kind: 'string', def: 'audit-logs', doc: 'audit records out (JSON, the seed\'s audit_log shape), with Kafka' }),
   s({ env: 'KAFKA_BROKERS', key: 'kafkaBrokers', kind: 'string', def: '', allowEmpty: true, doc: 'comma-separated Kafka bootstrap brokers; empty: embedded defaults (local files, windows fed by requests only)' }),
   s({ env: 'SCHEMA_REGISTRY_URL', key: 'schemaRegistryUrl', kind: 'string', def: '', allowEmpty: true, doc: 'Confluent-compatible schema registry URL (required with KAFKA_BROKERS), e.g. Apicurio\'s /apis/ccompat/v7' }),
   s({ env: 'KAFKA_CLIENT_ID', key: 'kafkaClientId', kind: 'string', def: 'scoregate', doc: 'Kafka client id' }),

@@ -12,7 +12,11 @@ export interface AdminView {
   window(userId: string): { ts: number[]; amount: number[]; merchant: (string | null)[] } | undefined;
   /** Every read of a user's window (the audit trail records it). */
   onWindowRead?: (who: string, userId: string, found: boolean) => void;
+  /** The newest audit records for GET /v1/audit. */
+  audit?: (opts: { sinceMs?: number; action?: string; limit: number }) => unknown[];
 }
+
+const AUDIT_LIMIT_MAX = 1000;
 
 export function attachAdmin(app: TemplatedApp, metrics: Metrics, view: AdminView, access: AccessControl): void {
   app.get('/healthz', (res) => {
@@ -46,6 +50,31 @@ export function attachAdmin(app: TemplatedApp, metrics: Metrics, view: AdminView
         if (w === undefined) return ex.sendError(new ScoregateError('NOT_FOUND', `no window for user ${JSON.stringify(userId.slice(0, 128))}`, 'userId'));
         const events = w.ts.map((ts, i) => ({ timestamp: ts, amount: w.amount[i], merchantId: w.merchant[i] }));
         ex.send(200, JSON.stringify({ userId, events }));
+      },
+      (e) => ex.sendError(e),
+    );
+  });
+  // The audit trail, newest last: ?since=<epoch ms or ISO-8601>&action=<name>&limit=<1..1000>.
+  app.get('/v1/audit', (res, req) => {
+    const ex = new Exchange(res);
+    res.onAborted(() => (ex.aborted = true));
+    const q = new URLSearchParams(req.getQuery() ?? '');
+    settle(
+      access.admin(req.getHeader('authorization'), 'auditor'),
+      () => {
+        const since = q.get('since');
+        const limitText = q.get('limit') ?? '100';
+        let sinceMs: number | undefined;
+        if (since !== null) {
+          sinceMs = /^\d+$/.test(since) ? Number(since) : Date.parse(since);
+          if (!Number.isFinite(sinceMs)) return ex.sendError(new ScoregateError('INVALID_FIELD', 'since must be epoch milliseconds or an ISO-8601 date-time', 'since'));
+        }
+        if (!/^\d{1,4}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > AUDIT_LIMIT_MAX) {
+          return ex.sendError(new ScoregateError('INVALID_FIELD', `limit must be a whole number from 1 to ${AUDIT_LIMIT_MAX}`, 'limit'));
+        }
+        const action = q.get('action') ?? undefined;
+        const records = view.audit?.({ ...(sinceMs === undefined ? {} : { sinceMs }), ...(action === undefined ? {} : { action }), limit: Number(limitText) }) ?? [];
+        ex.send(200, JSON.stringify({ records }));
       },
       (e) => ex.sendError(e),
     );

@@ -10,6 +10,7 @@
  * does not wait for a model download); the outcome shows in GET /v1/models and the metrics.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { AuditEntry } from '../audit/trail.js';
 import { settle, type AccessControl } from '../auth/access.js';
 import { ScoregateError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -24,6 +25,8 @@ export interface HookOptions {
   databricksSecret: string;
   maxAgeS: number;
   access: AccessControl;
+  /** Refused deliveries and operator calls go to the audit trail. */
+  audit: (e: AuditEntry) => void;
   championAlias: string;
   challengerAlias: string;
   modelName: string;
@@ -61,8 +64,8 @@ export class HookRoutes {
   attach(app: TemplatedApp): void {
     app.post('/hooks/mlflow', (res, req) => this.mlflow(res, req));
     app.post('/hooks/databricks', (res, req) => this.databricks(res, req));
-    app.post('/v1/models/reload', (res, req) => this.admin(res, req, () => this.reload()));
-    app.post('/v1/models/rollback', (res, req) => this.admin(res, req, async () => ({ status: 'serving', model: await this.manager.rollback() })));
+    app.post('/v1/models/reload', (res, req) => this.admin(res, req, 'model.reload', () => this.reload()));
+    app.post('/v1/models/rollback', (res, req) => this.admin(res, req, 'model.rollback', async () => ({ status: 'serving', model: await this.manager.rollback() })));
   }
 
   private fresh(ts: number): boolean {
@@ -79,9 +82,9 @@ export class HookRoutes {
       if (body === null) return ex.sendError(new ScoregateError('BODY_TOO_LARGE'), true);
       if (!verifyMlflow(this.opts.mlflowSecret, signature, deliveryId, timestamp, body)) {
         this.log.warn('webhook refused: bad signature', { sender: 'mlflow', deliveryId });
-        return ex.sendError(new ScoregateError('INVALID_SIGNATURE', 'X-MLflow-Signature does not verify against the body', 'x-mlflow-signature'));
+        return this.refuse(ex, res, '/hooks/mlflow', new ScoregateError('INVALID_SIGNATURE', 'X-MLflow-Signature does not verify against the body', 'x-mlflow-signature'));
       }
-      if (!this.fresh(timestampMs(timestamp))) return ex.sendError(new ScoregateError('STALE_DELIVERY', `delivery timestamp ${timestamp} is outside ±${this.opts.maxAgeS} s`, 'x-mlflow-timestamp'));
+      if (!this.fresh(timestampMs(timestamp))) return this.refuse(ex, res, '/hooks/mlflow', new ScoregateError('STALE_DELIVERY', `delivery timestamp ${timestamp} is outside ±${this.opts.maxAgeS} s`, 'x-mlflow-timestamp'));
       let payload: { entity?: unknown; action?: unknown; data?: Record<string, unknown> };
       try {
         payload = JSON.parse(body.toString('utf8')) as typeof payload;
@@ -116,7 +119,7 @@ export class HookRoutes {
       if (body === null) return ex.sendError(new ScoregateError('BODY_TOO_LARGE'), true);
       if (!verifyDatabricks(this.opts.databricksSecret, signature, body)) {
         this.log.warn('webhook refused: bad signature', { sender: 'databricks' });
-        return ex.sendError(new ScoregateError('INVALID_SIGNATURE', 'X-Databricks-Signature does not verify against the body', 'x-databricks-signature'));
+        return this.refuse(ex, res, '/hooks/databricks', new ScoregateError('INVALID_SIGNATURE', 'X-Databricks-Signature does not verify against the body', 'x-databricks-signature'));
       }
       let p: Record<string, unknown>;
       try {
@@ -165,19 +168,41 @@ export class HookRoutes {
     return { status: champion, models: this.manager.status() };
   }
 
+  /** A refused delivery: answered, and recorded with the sender's address. */
+  private refuse(ex: Exchange, res: HttpResponse, route: string, e: ScoregateError): void {
+    let peer = 'unknown';
+    try {
+      peer = Buffer.from(res.getRemoteAddressAsText()).toString();
+    } catch {
+      // the response may already be gone
+    }
+    this.opts.audit({ user: `peer:${peer}`, action: 'webhook.refused', resource: route, outcome: 'denied', details: { code: e.code } });
+    ex.sendError(e);
+  }
+
   /** A model-operator call: reload, rollback. */
-  private admin(res: HttpResponse, req: HttpRequest, f: () => Promise<unknown>): void {
+  private admin(res: HttpResponse, req: HttpRequest, action: string, f: () => Promise<unknown>): void {
     const ex = new Exchange(res);
     res.onAborted(() => (ex.aborted = true));
     res.onData(() => undefined); // the body carries nothing: drain it
     settle(
       this.opts.access.admin(req.getHeader('authorization'), 'model-operator'),
-      () =>
+      (principal) =>
         void f().then(
-          (out) => ex.send(200, JSON.stringify(out)),
-          (err: unknown) => ex.sendError(lifecycleError(err)),
+          (out) => {
+            this.opts.audit({ user: principal.id, action, resource: `model:${this.opts.modelName}`, outcome: 'success' });
+            ex.send(200, JSON.stringify(out));
+          },
+          (err: unknown) => {
+            const e = lifecycleError(err);
+            this.opts.audit({ user: principal.id, action, resource: `model:${this.opts.modelName}`, outcome: e.code === 'MODEL_REJECTED' ? 'rejected' : 'failure', details: { code: e.code } });
+            ex.sendError(e);
+          },
         ),
-      (e) => ex.sendError(e),
+      (e) => {
+        if (e.code === 'FORBIDDEN') this.opts.audit({ user: 'unknown', action, resource: `model:${this.opts.modelName}`, outcome: 'denied', details: { code: e.code } });
+        ex.sendError(e);
+      },
     );
   }
 }

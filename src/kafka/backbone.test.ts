@@ -4,8 +4,8 @@
  * out as registered Avro, dead letters, a broker outage mid-load, a gateway restart, and schema
  * evolution. Topic names are fresh per run.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import avro from 'avsc';
@@ -14,6 +14,7 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServices, type Services } from '../../scripts/services/services.js';
 import { postJson, startGateway, validTx, type RunningGateway } from '../../test/support/gateway.js';
+import { leaks, PANS, shapes } from '../../test/support/privacy-corpus.js';
 import { decimalBytes, readSchema } from './avro.js';
 
 let svc: Services;
@@ -27,6 +28,11 @@ const topics = {
   TOPIC_DLQ: `transactions.dlq-${run}`,
 };
 const spoolDir = mkdtempSync(join(tmpdir(), 'spool-'));
+function keyringFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'keyring-')), 'keyring.json');
+  writeFileSync(file, JSON.stringify({ current: 'k1', keys: { k1: randomBytes(32).toString('base64') } }));
+  return file;
+}
 let env: Record<string, string>;
 let gw: RunningGateway | null = null;
 
@@ -48,7 +54,9 @@ beforeAll(async () => {
   svc = await startServices({ log: process.env['SERVICES_LOG'] ? (t) => process.stderr.write(t) : undefined });
   kafka = new Kafka({ clientId: 'backbone-test', brokers: [svc.kafkaBrokers], logLevel: logLevel.NOTHING });
   registry = new SchemaRegistry({ host: svc.registryUrl });
-  env = { ADMIN_TOKEN: 'backbone-admin', KAFKA_BROKERS: svc.kafkaBrokers, SCHEMA_REGISTRY_URL: svc.registryUrl, SPOOL_DIR: spoolDir, KAFKA_GROUP_ID: `gw-${run}`, ...topics };
+  // The spool is encrypted at rest in every test here: the outage, kill and restart tests prove a
+  // sealed spool drains.
+  env = { SINK_KEYRING_FILE: keyringFile(), ADMIN_TOKEN: 'backbone-admin', KAFKA_BROKERS: svc.kafkaBrokers, SCHEMA_REGISTRY_URL: svc.registryUrl, SPOOL_DIR: spoolDir, KAFKA_GROUP_ID: `gw-${run}`, ...topics };
 }, 300_000);
 
 afterAll(async () => {
@@ -149,6 +157,47 @@ describe('Kafka backbone', () => {
     const dl = await readTopic(topics.TOPIC_DLQ, 1);
     expect(dl.find((d) => String(d['raw']).includes(`dlq-${run}`))).toMatchObject({ code: 'INVALID_CURRENCY', field: 'currency', source: 'http' });
   });
+
+  it('card numbers through Kafka input, HTTP and dead letters: none in the topics, the spool or the windows', async () => {
+    const producer = kafka.producer();
+    await producer.connect();
+    const user = `leak-kafka-${run}`;
+    const now = Date.now();
+    const inputs = PANS.map((p, i) => validTx({ userId: user, transactionId: `leak-in-${run}-${i}`, merchantId: shapes(p)[2]!, metadata: { card: shapes(p)[1]!, cvv: '9371' }, timestamp: now - 60_000 + i }));
+    await producer.send({ topic: topics.TOPIC_TRANSACTIONS, messages: inputs.map((t) => ({ key: user, value: JSON.stringify(t) })) });
+    await producer.disconnect();
+    const scored = PANS.map((p, i) => validTx({ userId: `leak-http-${run}`, transactionId: `leak-http-${run}-${i}`, metadata: { pan: shapes(p)[0]!, cvc2: '9371' } }));
+    for (const t of scored) expect((await postJson(`${gw!.url}/v1/score`, t)).status).toBe(200);
+    for (const p of PANS) await postJson(`${gw!.url}/v1/score`, validTx({ transactionId: `leak-dlq-${run}-${p}`, amount: 'x', metadata: { card: p } }));
+    const w = await waitFor('the Kafka input in the window', async () => {
+      const x = await window(user);
+      return x !== undefined && x.events.length >= PANS.length ? x : undefined;
+    });
+    const raw = async (topic: string, min: number): Promise<string> => {
+      const consumer = kafka.consumer({ groupId: `raw-${randomUUID()}`, maxWaitTimeInMs: 100 });
+      const parts: string[] = [];
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void parts.push((message.key?.toString('latin1') ?? '') + (message.value?.toString('latin1') ?? '')) });
+      const deadline = Date.now() + 60_000;
+      while (parts.length < min && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 500));
+      await consumer.disconnect();
+      return parts.join('\n');
+    };
+    const scoredBytes = await raw(topics.TOPIC_SCORED, 1);
+    const dlqBytes = await raw(topics.TOPIC_DLQ, PANS.length);
+    expect(scoredBytes).toContain(`leak-http-${run}-0`);
+    expect(dlqBytes).toContain(`leak-dlq-${run}`);
+    const spoolBytes = readdirSync(spoolDir).map((f) => readFileSync(join(spoolDir, f), 'latin1')).join('\n');
+    const originals = PANS.flatMap((p) => shapes(p));
+    expect(leaks(scoredBytes, originals)).toEqual([]);
+    expect(leaks(dlqBytes, originals)).toEqual([]);
+    expect(leaks(spoolBytes, originals)).toEqual([]);
+    expect(leaks(JSON.stringify(w), originals)).toEqual([]);
+    expect(scoredBytes.includes('9371')).toBe(false);
+    expect(gw!.logs.some((l) => leaks(l, originals).length > 0)).toBe(false);
+  }, 120_000);
 
   it('the broker killed mid-load and restarted: no request fails, no scored event is missing', async () => {
     const ids: string[] = [];

@@ -18,10 +18,13 @@ import type { SchemaIds } from './registry.js';
 
 const TOPIC_SCORED = 0;
 const TOPIC_DLQ = 1;
+const TOPIC_AUDIT = 2;
 
 export interface KafkaSinkOptions {
   topicScored: string;
   topicDlq: string;
+  /** Audit records (JSON), through the same spool. */
+  topicAudit: string;
   batchMax: number;
   lingerMs: number;
 }
@@ -63,6 +66,12 @@ export class KafkaSink implements EventSink {
     this.poke();
   }
 
+  /** An audit record (JSON text, the seed's audit_log shape) for the audit topic. */
+  audit(json: string): void {
+    this.spool.append(TOPIC_AUDIT, null, Buffer.from(json));
+    this.poke();
+  }
+
   private poke(): void {
     const w = this.wake;
     if (w !== null) {
@@ -91,6 +100,11 @@ export class KafkaSink implements EventSink {
     while (this.running || this.spool.pendingRecords > 0) {
       await this.spool.flush();
       const batch = await this.spool.read(this.opts.batchMax, 4 * 1024 * 1024);
+      if (batch.records.length === 0 && batch.skipped > 0) {
+        // Only unreadable records (reported by the spool): step over them, the rest drains.
+        this.spool.commit(batch.end, batch.bytes, batch.skipped);
+        continue;
+      }
       if (batch.records.length === 0) {
         if (!this.running) break;
         await new Promise<void>((r) => {
@@ -104,11 +118,13 @@ export class KafkaSink implements EventSink {
         const producer = await this.connect();
         const scored = batch.records.filter((r) => r.topic === TOPIC_SCORED).map((r) => ({ key: r.key, value: r.value }));
         const dlq = batch.records.filter((r) => r.topic === TOPIC_DLQ).map((r) => ({ key: r.key, value: r.value }));
+        const audit = batch.records.filter((r) => r.topic === TOPIC_AUDIT).map((r) => ({ key: r.key, value: r.value }));
         const topicMessages = [];
         if (scored.length > 0) topicMessages.push({ topic: this.opts.topicScored, messages: scored });
         if (dlq.length > 0) topicMessages.push({ topic: this.opts.topicDlq, messages: dlq });
+        if (audit.length > 0) topicMessages.push({ topic: this.opts.topicAudit, messages: audit });
         await producer.sendBatch({ topicMessages, acks: -1, timeout: 10_000, compression: CompressionTypes.None });
-        this.spool.commit(batch.end, batch.bytes, batch.records.length);
+        this.spool.commit(batch.end, batch.bytes, batch.records.length + batch.skipped);
         this.sent += batch.records.length;
         this.metrics.kafkaProduced.inc(batch.records.length);
         if (!this.connected) this.log.info('kafka producer connected', { pending: this.spool.pendingRecords });

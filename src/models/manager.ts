@@ -174,11 +174,15 @@ export class ModelManager {
     }
   }
 
+  /** Every lifecycle event as it is recorded (the audit trail listens). */
+  onLifecycle: ((e: LifecycleEvent) => void) | null = null;
+
   private record(e: Omit<LifecycleEvent, 'at'>): void {
     // Shown by GET /v1/models: no file-system paths in what is kept.
     const reason = (e as { reason?: string }).reason;
     this.history.push({ at: new Date().toISOString(), ...e, origin: redactPaths(e.origin), ...(reason === undefined ? {} : { reason: redactPaths(reason) }) });
     if (this.history.length > HISTORY_MAX) this.history.shift();
+    this.onLifecycle?.(this.history[this.history.length - 1]!);
   }
 
   /** What GET /v1/models shows. */

@@ -5,6 +5,7 @@
  */
 import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import type { RecordCipher } from './cipher.js';
 import type { DeadLetter, EventSink, ScoredEvent } from './events.js';
 
 class RotatingFile {
@@ -37,17 +38,20 @@ class RotatingFile {
   }
 
   private batch = '';
+  /** Sealed frames of this turn (a sealed file holds only these). */
+  private frames: Buffer[] = [];
   /** Writers of this turn's batch waiting for it to reach the file. */
   private batchWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   // One stream write per event-loop turn, not one per event (the profile showed per-event
   // writes as the largest single cost of the embedded sink).
   private readonly flushBatch = (): void => {
-    const text = this.batch;
-    if (text === '') return; // already flushed by close()
+    const text: string | Buffer = this.frames.length > 0 ? Buffer.concat(this.frames) : this.batch;
+    if (text.length === 0) return; // already flushed by close()
     this.batch = '';
+    this.frames = [];
     const waiters = this.batchWaiters;
     this.batchWaiters = [];
-    const len = Buffer.byteLength(text);
+    const len = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
     try {
       if (this.bytes + len > this.maxBytes && this.bytes > 0) this.rotate();
       // The callback runs once the text is handed to the file (write(2) done): a process kill
@@ -66,13 +70,14 @@ class RotatingFile {
     }
   };
 
-  write(line: string): void {
-    if (this.batch === '') setImmediate(this.flushBatch);
-    this.batch += line;
+  write(line: string | Buffer): void {
+    if (this.batch === '' && this.frames.length === 0) setImmediate(this.flushBatch);
+    if (typeof line === 'string') this.batch += line;
+    else this.frames.push(line);
   }
 
   /** Like write, resolving once the line is in the file. */
-  writeDurable(line: string): Promise<void> {
+  writeDurable(line: string | Buffer): Promise<void> {
     this.write(line);
     return new Promise<void>((resolve, reject) => this.batchWaiters.push({ resolve, reject }));
   }
@@ -86,20 +91,35 @@ class RotatingFile {
   }
 
   async close(): Promise<void> {
-    if (this.batch !== '') this.flushBatch();
+    if (this.batch !== '' || this.frames.length > 0) this.flushBatch();
     await new Promise<void>((resolve) => this.stream.end(resolve));
     await Promise.all(this.pending);
   }
 }
 
+/**
+ * With a cipher (SINK_KEYRING_FILE), the files are `scored.sealed` and `dlq.sealed`: one
+ * AES-256-GCM sealed frame per event (src/sink/cipher.ts; read them with `scoregate sink-read`
+ * or cipher.openFrames), never JSON in clear.
+ */
 export class FileSink implements EventSink {
   private readonly scoredFile: RotatingFile;
   private readonly dlqFile: RotatingFile;
 
-  constructor(dir: string, maxBytes: number) {
+  constructor(
+    dir: string,
+    maxBytes: number,
+    private readonly cipher: RecordCipher | null = null,
+  ) {
     mkdirSync(dir, { recursive: true });
-    this.scoredFile = new RotatingFile(join(dir, 'scored.jsonl'), maxBytes);
-    this.dlqFile = new RotatingFile(join(dir, 'dlq.jsonl'), maxBytes);
+    const ext = cipher === null ? 'jsonl' : 'sealed';
+    this.scoredFile = new RotatingFile(join(dir, `scored.${ext}`), maxBytes);
+    this.dlqFile = new RotatingFile(join(dir, `dlq.${ext}`), maxBytes);
+  }
+
+  private encode(obj: unknown): string | Buffer {
+    const line = JSON.stringify(obj) + '\n';
+    return this.cipher === null ? line : this.cipher.sealFrame(Buffer.from(line));
   }
 
   accepting(): boolean {
@@ -107,11 +127,11 @@ export class FileSink implements EventSink {
   }
 
   scored(ev: ScoredEvent): Promise<void> {
-    return this.scoredFile.writeDurable(JSON.stringify(ev) + '\n');
+    return this.scoredFile.writeDurable(this.encode(ev));
   }
 
   deadLetter(dl: DeadLetter): void {
-    this.dlqFile.write(JSON.stringify(dl) + '\n');
+    this.dlqFile.write(this.encode(dl));
   }
 
   async close(): Promise<void> {

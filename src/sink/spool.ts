@@ -6,16 +6,30 @@
  * (never on the request path), and synced to disk every SYNC_MS.
  *
  * Record: u32 length | u8 topic | u16 key length (0xffff: null key) | key | value.
+ * Encrypted (SpoolOptions.cipher, SINK_KEYRING_FILE): u32 length | sealed(topic | key length |
+ * key | value) — AES-256-GCM, the key id inside (src/sink/cipher.ts). A sealed record starts
+ * with "SG", a plain one with a topic byte (0–2), so a spool holding both still reads. A record
+ * whose tag does not verify (tampered, unknown key) is refused, counted and reported through
+ * `onCorrupt` — never decoded into garbage — and the records after it still drain.
  */
 import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open as openAsync, type FileHandle } from 'node:fs/promises';
 import { fdatasync, write } from 'node:fs';
 import { join } from 'node:path';
+import { CipherError, type RecordCipher } from './cipher.js';
 
 export interface SpoolRecord {
   topic: number;
   key: Buffer | null;
   value: Buffer;
+}
+
+/** What one read returns: records to send, where they end, and how many could not be opened (skipped). */
+export interface SpoolBatch {
+  records: SpoolRecord[];
+  end: Position;
+  bytes: number;
+  skipped: number;
 }
 
 export interface Position {
@@ -32,7 +46,14 @@ export interface SpoolOptions {
    * fdatasync'd too (it survives power loss); one fdatasync covers every append of the turn.
    */
   fsync?: 'interval' | 'always';
+  /** Seals every record appended (encryption at rest); null or absent: plain records. */
+  cipher?: RecordCipher | null;
+  /** A record that cannot be opened (tampered, truncated inside, unknown key): skipped, reported here. */
+  onCorrupt?: (code: string, seg: number, off: number) => void;
 }
+
+const SEALED0 = 0x53; // 'S'
+const SEALED1 = 0x47; // 'G'
 
 const HEADER = 7;
 const NULL_KEY = 0xffff;
@@ -74,11 +95,17 @@ export class Spool {
   private durableSeq = 0;
   /** Appends waiting to be durable, in sequence order. */
   private durableWaiters: { seq: number; resolve: () => void }[] = [];
+  private readonly cipher: RecordCipher | null;
+  private readonly onCorrupt: (code: string, seg: number, off: number) => void;
+  /** Records skipped because they could not be opened. */
+  corrupt = 0;
 
   private constructor(dir: string, opts: SpoolOptions) {
     this.dir = dir;
     this.maxBytes = opts.maxBytes;
     this.fsyncAlways = opts.fsync === 'always';
+    this.cipher = opts.cipher ?? null;
+    this.onCorrupt = opts.onCorrupt ?? (() => undefined);
     this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
     mkdirSync(dir, { recursive: true });
     const segs = readdirSync(dir)
@@ -167,12 +194,13 @@ export class Spool {
     const keyBuf = key === null ? null : Buffer.from(key);
     const keyLen = keyBuf === null ? 0 : keyBuf.length;
     const len = HEADER - 4 + keyLen + value.length;
-    const rec = Buffer.allocUnsafe(4 + len);
+    let rec: Buffer = Buffer.allocUnsafe(4 + len);
     rec.writeUInt32BE(len, 0);
     rec.writeUInt8(topic, 4);
     rec.writeUInt16BE(keyBuf === null ? NULL_KEY : keyLen, 5);
     if (keyBuf !== null) keyBuf.copy(rec, HEADER);
     value.copy(rec, HEADER + keyLen);
+    if (this.cipher !== null) rec = this.cipher.sealFrame(rec.subarray(4)); // u32 length | sealed
     let seg = this.writeSeg;
     if (this.appended.get(seg)! > 0 && this.appended.get(seg)! + rec.length > this.segmentBytes) {
       seg = ++this.writeSeg;
@@ -302,7 +330,7 @@ export class Spool {
    * Reads up to `maxRecords` / `maxBytes` written records from the cursor on. Returns them and
    * the position after the last; commit(position) once the broker acknowledged them.
    */
-  async read(maxRecords: number, maxBytes: number): Promise<{ records: SpoolRecord[]; end: Position; bytes: number }> {
+  async read(maxRecords: number, maxBytes: number): Promise<SpoolBatch> {
     let { seg, off } = this.cursor;
     // Step over segments that are complete and fully read.
     while (seg < this.writeSeg && off >= (this.durable.get(seg) ?? 0) && this.appended.get(seg) === this.durable.get(seg)) {
@@ -310,7 +338,7 @@ export class Spool {
       off = 0;
     }
     const avail = (this.durable.get(seg) ?? 0) - off;
-    if (avail <= 0) return { records: [], end: { seg, off }, bytes: 0 };
+    if (avail <= 0) return { records: [], end: { seg, off }, bytes: 0, skipped: 0 };
     const want = Math.min(avail, maxBytes);
     let fh: FileHandle | null = null;
     let buf: Buffer;
@@ -324,7 +352,8 @@ export class Spool {
     }
     const records: SpoolRecord[] = [];
     let p = 0;
-    while (records.length < maxRecords && p + 4 <= buf.length) {
+    let skipped = 0;
+    while (records.length + skipped < maxRecords && p + 4 <= buf.length) {
       const len = buf.readUInt32BE(p);
       if (p + 4 + len > buf.length) {
         if (p === 0) {
@@ -333,29 +362,52 @@ export class Spool {
         }
         break;
       }
-      const topic = buf.readUInt8(p + 4);
-      const keyLen = buf.readUInt16BE(p + 5);
-      const k0 = p + HEADER;
-      const key = keyLen === NULL_KEY ? null : Buffer.from(buf.subarray(k0, k0 + keyLen));
-      const v0 = keyLen === NULL_KEY ? k0 : k0 + keyLen;
-      records.push({ topic, key, value: Buffer.from(buf.subarray(v0, p + 4 + len)) });
+      const r = this.decode(buf.subarray(p + 4, p + 4 + len), seg, off + p);
+      if (r !== null) records.push(r);
+      else skipped++;
       p += 4 + len;
     }
-    return { records, end: { seg, off: off + p }, bytes: p };
+    return { records, end: { seg, off: off + p }, bytes: p, skipped };
   }
 
-  private async readOne(seg: number, off: number, len: number): Promise<{ records: SpoolRecord[]; end: Position; bytes: number }> {
+  private async readOne(seg: number, off: number, len: number): Promise<SpoolBatch> {
     const fh = await openAsync(join(this.dir, segName(seg)), 'r');
     try {
       const buf = Buffer.allocUnsafe(4 + len);
       await fh.read(buf, 0, 4 + len, off);
-      const keyLen = buf.readUInt16BE(5);
-      const key = keyLen === NULL_KEY ? null : buf.subarray(HEADER, HEADER + keyLen);
-      const v0 = keyLen === NULL_KEY ? HEADER : HEADER + keyLen;
-      return { records: [{ topic: buf.readUInt8(4), key, value: buf.subarray(v0) }], end: { seg, off: off + 4 + len }, bytes: 4 + len };
+      const r = this.decode(buf.subarray(4), seg, off);
+      return { records: r === null ? [] : [r], end: { seg, off: off + 4 + len }, bytes: 4 + len, skipped: r === null ? 1 : 0 };
     } finally {
       await fh.close();
     }
+  }
+
+  /**
+   * One record's body (after its length) as a SpoolRecord, opening it first when sealed; null
+   * (counted, reported) when it cannot be opened. Copies: the read buffer is not kept.
+   */
+  private decode(body: Buffer, seg: number, off: number): SpoolRecord | null {
+    let inner = body;
+    if (body.length >= 2 && body[0] === SEALED0 && body[1] === SEALED1) {
+      try {
+        if (this.cipher === null) throw new CipherError('CIPHER_UNKNOWN_KEY', 'a sealed record, but no SINK_KEYRING is configured');
+        inner = this.cipher.open(body);
+      } catch (err) {
+        this.corrupt++;
+        this.onCorrupt(err instanceof CipherError ? err.code : 'CIPHER_BAD_FORMAT', seg, off);
+        return null;
+      }
+    }
+    if (inner.length < HEADER - 4) {
+      this.corrupt++;
+      this.onCorrupt('SPOOL_BAD_RECORD', seg, off);
+      return null;
+    }
+    const keyLen = inner.readUInt16BE(1);
+    const k0 = HEADER - 4;
+    const key = keyLen === NULL_KEY ? null : Buffer.from(inner.subarray(k0, k0 + keyLen));
+    const v0 = keyLen === NULL_KEY ? k0 : k0 + keyLen;
+    return { topic: inner.readUInt8(0), key, value: Buffer.from(inner.subarray(v0)) };
   }
 
   private nextSeg(seg: number): number {

@@ -115,10 +115,10 @@ export class StreamRoute {
       upgrade: (res, req, context) => {
         const key = req.getHeader('sec-websocket-key');
         const extensions = req.getHeader('sec-websocket-extensions');
-        const u = this.opts.access.auth.authorizeUpgrade(
+        const u = this.opts.access.watch(this.opts.access.auth.authorizeUpgrade(
           { authorization: req.getHeader('authorization'), protocol: req.getHeader('sec-websocket-protocol'), origin: req.getHeader('origin') },
           'streamer',
-        );
+        ));
         const answer = (r: UpgradeAuthorized): void => {
           if (r instanceof ScoregateError) {
             res.cork(() => res.writeStatus(statusLine(r.status)).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: r.toBody() }), true));
