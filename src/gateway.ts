@@ -179,7 +179,7 @@ export class Gateway {
       modelName: this.config.mlflowModelName,
     }).attach(app);
     this.stream.attach(app);
-    attachOip(app, this.config, { active: () => this.scorer.pool, challenger: () => this.scorer.challenger });
+    attachOip(app, this.config, { active: () => this.scorer.pool, challenger: () => this.scorer.challenger, authorize: (a) => this.access.check(a, 'scorer') });
     for (const [path, method] of Object.entries(ROUTES)) {
       app.any(path, (res) => {
         new Exchange(res).sendError(new ScoregateError('METHOD_NOT_ALLOWED', `${path} takes ${method}`), true);

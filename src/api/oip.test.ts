@@ -4,7 +4,7 @@
  * for the forms and refusals the client never sends. Scores are checked against the Python
  * pipeline's own predictions for the held-out rows, not only ranged.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -201,5 +201,43 @@ describe('Open Inference Protocol follows the model lifecycle', () => {
     expect(after.json.model_version).toBe('swapped-2');
     expect(after.json.outputs[0].data[0]).toBe(challenger.json.outputs[0].data[0]);
     expect((await call(`${url}/v2/models/${MODEL}/versions/${served}/ready`)).status).toBe(404);
+  });
+});
+
+describe('Open Inference Protocol with credentials configured', () => {
+  let gw: RunningGateway;
+  let scorer: string;
+  let streamer: string;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scoregate-oip-auth-'));
+    const keysFile = join(dir, 'keys.json');
+    const createKey = (role: string): string => {
+      const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist/src/cli/main.js'), 'keys', 'create', '--role', role, '--name', `oip-${role}`], { env: { ...process.env, AUTH_KEYS_FILE: keysFile }, encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    scorer = createKey('scorer');
+    streamer = createKey('streamer');
+    gw = await startGateway({ AUTH_KEYS_FILE: keysFile });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('infer takes the scorer role like /v1/score, refusing in the protocol error form; metadata and health stay open like /v1/models', async () => {
+    const body = JSON.stringify({ inputs: [tensor([heldout().rows[0]!], false)] });
+    const post = (headers: Record<string, string>): ReturnType<typeof call> => call(`${gw.url}/v2/models/${MODEL}/infer`, { method: 'POST', headers, body });
+    const anonymous = await post({});
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.json).toEqual({ error: expect.any(String) });
+    const wrongRole = await post({ authorization: `Bearer ${streamer}` });
+    expect(wrongRole.status).toBe(403);
+    expect(wrongRole.json).toEqual({ error: expect.any(String) });
+    const ok = await post({ authorization: `Bearer ${scorer}` });
+    expect(ok.status).toBe(200);
+    expect(ok.json.outputs[0].shape).toEqual([1]);
+    for (const path of ['/v2', '/v2/health/ready', `/v2/models/${MODEL}`, `/v2/models/${MODEL}/ready`]) expect((await call(gw.url + path)).status, path).toBe(200);
   });
 });

@@ -19,6 +19,8 @@ import { endianness } from 'node:os';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { RETRY_AFTER_S } from '../admission/limiter.js';
+import { settle } from '../auth/access.js';
+import type { Authorized } from '../auth/auth.js';
 import type { Config } from '../core/config.js';
 import { ScoregateError } from '../core/errors.js';
 import { FEATURE_COUNT } from '../features/contract.js';
@@ -43,10 +45,12 @@ export const OIP_ROUTES: Readonly<Record<string, string>> = Object.freeze({
 export const INPUT_NAME = 'features';
 export const OUTPUT_NAME = 'score';
 
-/** The models OIP can address: the one serving answers, and the challenger if one is loaded. */
+/** The models OIP can address (the one serving answers, the challenger if one is loaded), and who may infer. */
 export interface OipModels {
   active(): InferencePool | null;
   challenger(): InferencePool | null;
+  /** Inference is scoring: the gateway checks the scorer role (anonymous while no credentials are configured). */
+  authorize(authorization: string): Authorized | Promise<Authorized>;
 }
 
 export type OipOptions = Pick<Config, 'maxBodyBytes' | 'bodyLingerBytes' | 'batchMaxItems' | 'inferenceQueueMax'>;
@@ -60,9 +64,17 @@ class OipError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Retry-After seconds (503 gets the admission delay when this is null). */
+    readonly retryAfter: string | null = null,
   ) {
     super(message);
   }
+}
+
+/** An authentication refusal (401, 403, 429) in the protocol's form, Retry-After kept. */
+function fromAuth(e: ScoregateError): OipError {
+  const ms = e.retryAfterMs;
+  return new OipError(e.status, e.message, ms === undefined ? null : String(Math.max(1, Math.ceil(ms / 1000))));
 }
 
 /** Nothing a client sends may throw out of a handler: anything unforeseen is a bare 500. */
@@ -92,7 +104,8 @@ function errorBody(message: string): string {
 }
 
 function sendError(ex: Exchange, e: OipError, close = false): void {
-  ex.send(e.status, errorBody(e.message), close, JSON_TYPE, e.status === 503 ? 'retry-after' : null, RETRY_AFTER);
+  const retryAfter = e.retryAfter ?? (e.status === 503 ? RETRY_AFTER : null);
+  ex.send(e.status, errorBody(e.message), close, JSON_TYPE, retryAfter === null ? null : 'retry-after', retryAfter ?? '');
 }
 
 /** The path's name and version (null on unversioned routes), percent-decoded. */
@@ -277,6 +290,10 @@ function inferRoute(models: OipModels, opts: OipOptions, versioned: boolean): (r
     const encoding = req.getHeader('content-encoding').toLowerCase();
     const declared = contentLength === '' ? -1 : Number(contentLength);
     const closeEarly = declared < 0 || declared > opts.bodyLingerBytes;
+    // Credentials first, as on /v1/score: a JWT not seen before is verified while the body is read.
+    const authz = models.authorize(req.getHeader('authorization'));
+    if (authz instanceof ScoregateError) return sendError(ex, fromAuth(authz), closeEarly);
+    if (authz instanceof Promise) authz.catch(() => undefined); // settled below, unless the body fails first
     let path: { name: string; version: string | null };
     try {
       path = target(req, versioned);
@@ -291,6 +308,14 @@ function inferRoute(models: OipModels, opts: OipOptions, versioned: boolean): (r
       return sendError(ex, e, e.status === 411 || e.status === 413 ? true : closeEarly);
     }
     const finish = (headerText: string, binary: Uint8Array | null): void => {
+      settle(
+        authz,
+        () => infer(headerText, binary),
+        (e) => sendError(ex, fromAuth(e)),
+      );
+    };
+    const infer = (headerText: string, binary: Uint8Array | null): void => {
+      if (ex.aborted) return;
       let request: InferRequest;
       let pool: InferencePool;
       try {
