@@ -3,6 +3,7 @@
  * sink, on embedded defaults (no Kafka, no MLflow) unless later modules replace the sink.
  */
 import uWS, { type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
+import { OIP_ROUTES, attachOip } from './api/oip.js';
 import type { Config } from './core/config.js';
 import { ScoregateError, errorJson } from './core/errors.js';
 import { Logger } from './core/log.js';
@@ -58,6 +59,7 @@ const ROUTES: Record<string, string> = {
   '/v1/models/rollback': 'POST',
   '/hooks/mlflow': 'POST',
   '/hooks/databricks': 'POST',
+  ...OIP_ROUTES,
 };
 
 export class Gateway {
@@ -206,6 +208,7 @@ export class Gateway {
       modelName: this.config.mlflowModelName,
     }).attach(app);
     this.stream.attach(app);
+    attachOip(app, this.config, { active: () => this.scorer.pool, challenger: () => this.scorer.challenger, authorize: (a) => this.access.check(a, 'scorer') });
     for (const [path, method] of Object.entries(ROUTES)) {
       app.any(path, (res) => {
         new Exchange(res).sendError(new ScoregateError('METHOD_NOT_ALLOWED', `${path} takes ${method}`), true);

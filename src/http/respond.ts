@@ -1,5 +1,5 @@
 /** Writing answers on uWS responses: status lines built once, JSON bodies, aborted requests skipped. */
-import type { HttpResponse } from 'uWebSockets.js';
+import type { HttpResponse, RecognizedString } from 'uWebSockets.js';
 import type { AdmissionLimiter } from '../admission/limiter.js';
 import { RETRY_AFTER_S } from '../admission/limiter.js';
 import type { ScoregateError } from '../core/errors.js';
@@ -59,11 +59,11 @@ export class Exchange {
   }
 
   /**
-   * Writes status and JSON body, corked (one syscall), unless the client went away or an answer
+   * Writes status and body (JSON text, or bytes for a binary answer), corked (one syscall), unless the client went away or an answer
    * was already written. `close` ends the connection too (when the rest of the body is not
    * worth reading). `header`/`value` add one header (Retry-After, Idempotent-Replayed).
    */
-  send(status: number, body: string, close = false, contentType = 'application/json', header: string | null = null, value = ''): void {
+  send(status: number, body: RecognizedString, close = false, contentType = 'application/json', header: string | null = null, value = ''): void {
     if (this.aborted || this.done) return;
     this.done = true;
     const l = this.limiter;
