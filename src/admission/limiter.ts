@@ -4,12 +4,14 @@
  * limit costs a header check and a 503 — no JSON, no features, no inference.
  *
  * The limit adapts (AIMD, as in Netflix's concurrency-limits): every WINDOW_MS the latencies of
- * the transactions that finished are compared with the target. If more than 1% of them took
- * longer (the window's p99 is over target), the limit shrinks — by a tenth, a quarter when more
- * than 10% were late, half when most were; if none was late and the limit was actually used
- * (in-flight peaked at half of it or more), it grows by √limit. So it
- * settles near target × throughput: the most work that can be inside without queueing past
- * the target. A fixed queue length cannot know that number; latency tells it.
+ * the transactions that finished are compared with the target, and the window's peak in-flight
+ * with the limit. Only a limit that was actually used (in-flight peaked at half of it or more)
+ * moves: if more than 1% of the window's transactions took longer than the target (its p99 is
+ * over), the limit shrinks — by a tenth, a quarter when more than 10% were late, half when most
+ * were; if at most 1% were, it grows by √limit. A latency spike while the limit is far from used
+ * (a GC pause, another process on the box) is not the admitted load's doing, and shedding would
+ * not cure it: the limit holds. So it settles near target × throughput: the most work that can
+ * be inside without queueing past the target. A fixed queue length cannot know that number.
  *
  * Hot path: tryAcquire() and release() are a few comparisons and additions, no allocation;
  * the window is closed lazily by the release that finds it expired (no timer).
@@ -88,11 +90,12 @@ export class AdmissionLimiter {
   }
 
   private closeWindow(now: number): void {
-    if (this.samples >= MIN_SAMPLES || this.over > 0) {
+    const used = this.peak * 2 >= this.limitF;
+    if (used && (this.samples >= MIN_SAMPLES || this.over > 0)) {
       if (this.over > this.samples * OVER_SHARE) {
         this.limitF = Math.max(this.opts.minLimit, this.limitF * decrease(this.over / Math.max(1, this.samples)));
         this.decreases++;
-      } else if (this.over === 0 && this.peak * 2 >= this.limitF) {
+      } else {
         this.limitF = Math.min(this.opts.maxLimit, this.limitF + Math.sqrt(this.limitF));
         this.increases++;
       }

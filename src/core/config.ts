@@ -134,7 +134,7 @@ export const SETTINGS = [
   s({ env: 'WS_MAX_IN_FLIGHT', key: 'wsMaxInFlight', kind: 'int', def: 4096, min: 1, max: 1_000_000, doc: 'transactions one WebSocket may have waiting for results' }),
   s({ env: 'REQUEST_BUDGET_MS', key: 'requestBudgetMs', kind: 'int', def: 20, min: 1, max: 60_000, doc: 'time budget of one transaction from admission to its score; past it the fallback rule model answers (a client may lower it with the Request-Budget-Ms header or the WebSocket budgetMs field)' }),
   s({ env: 'ADMISSION_TARGET_MS', key: 'admissionTargetMs', kind: 'int', def: 5, min: 1, max: 60_000, doc: 'server-side latency the adaptive admission limit keeps admitted requests under (AIMD on the measured p99 of each 100 ms window)' }),
-  s({ env: 'ADMISSION_MIN_LIMIT', key: 'admissionMinLimit', kind: 'int', def: 8, min: 1, max: 1_000_000, doc: 'the admission limit (concurrent transactions) never falls below this' }),
+  s({ env: 'ADMISSION_MIN_LIMIT', key: 'admissionMinLimit', kind: 'int', def: 32, min: 1, max: 1_000_000, doc: 'the admission limit (concurrent transactions) never falls below this' }),
   s({ env: 'ADMISSION_MAX_LIMIT', key: 'admissionMaxLimit', kind: 'int', def: 4096, min: 1, max: 1_000_000, doc: 'the admission limit never rises above this; excess requests get 503 OVERLOADED with Retry-After before their body is read' }),
   s({ env: 'IDEMPOTENCY_MAX_ANSWERS', key: 'idempotencyMaxAnswers', kind: 'int', def: 500_000, min: 1, max: 100_000_000, doc: 'answers remembered for idempotent replay (about 350 bytes each; least recently used evicted first)' }),
   s({ env: 'IDEMPOTENCY_TTL_S', key: 'idempotencyTtlS', kind: 'int', def: 86_400, min: 1, max: 30 * 86_400, doc: 'how long an answer is replayed for a retry with the same transactionId' }),

@@ -123,6 +123,18 @@ describe('protectTransaction', () => {
     expect(classification.fields[1]).toMatchObject({ path: 'userId', kind: 'email', action: 'masked', tags: ['GDPR'] });
   });
 
+  it('keeps an identifier whose digits only happen to look like a card number inside it; masks one that is a card number', () => {
+    // "5-1795792320924" is a Luhn-valid 14-digit run with a separator: inside an id it is part of the key.
+    for (const id of ['t-efk63nifly5-1795792320924', 'order-4111111111111111-retry', 'u-378282246310005x']) {
+      const p = protectTransaction(tx({}, { transactionId: id, userId: id }));
+      expect(p.transaction.transactionId).toBe(id);
+      expect(p.transaction.userId).toBe(id);
+    }
+    const whole = protectTransaction(tx({}, { transactionId: '4111 1111 1111 1111', userId: PANS[2] }));
+    expect(whole.transaction.transactionId).toMatch(/^411111\D+1111$/);
+    expect(leaks(JSON.stringify(whole.transaction), [PANS[2], '4111111111111111'])).toEqual([]);
+  });
+
   it('gives one join token per value whatever its shape, and none for a CVV', () => {
     const opts = privacyOptions(KEY);
     const token = (v: string): string | null => protectTransaction(tx({ pan: v }), opts).classification.fields.find((f) => f.path === 'metadata.pan')!.findings[0]!.token;

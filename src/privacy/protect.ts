@@ -9,6 +9,7 @@
  * input object itself, and the common case allocates only the classification's field list:
  * fixed fields and clean metadata keys reuse frozen entries.
  */
+import { findSpans } from './detect.js';
 import type { Transaction } from '../quality/transaction.js';
 import { classifyKey, valueFitsKey, type KeyKind } from './keys.js';
 import { maskKeyed, normaliseValue, tokenFor, DEFAULT_OPTIONS, type Finding, type PrivacyOptions } from './mask.js';
@@ -134,6 +135,27 @@ function scanField(c: Collector, value: string, path: keyof typeof FIXED, own: B
   return out;
 }
 
+/**
+ * An identifier (transactionId, userId) is masked only when the whole value is itself sensitive
+ * (a card number or an e-mail address used as the id): a digit run inside an id
+ * ("t-5-1795792320924") is part of a key that joins events downstream, and masking it for a
+ * chance Luhn match would break the join and the idempotent replay. Classified either way.
+ */
+function scanId(c: Collector, value: string, path: 'transactionId' | 'userId', own: BaseKind, opts: PrivacyOptions): string {
+  if (!prescan(value)) {
+    c.pushBase(FIXED[path]);
+    return value;
+  }
+  const spans = findSpans(value);
+  const t0 = value.length - value.trimStart().length;
+  const t1 = value.trimEnd().length;
+  if (!spans.some((sp) => sp.start <= t0 && sp.end >= t1)) {
+    c.pushBase(FIXED[path]);
+    return value;
+  }
+  return scanField(c, value, path, own, opts);
+}
+
 function keyedFinding(kind: KeyKind, value: string, opts: PrivacyOptions): Finding {
   if (kind === 'cvv') return { kind: 'cvv', token: null };
   if (kind === 'national-id') {
@@ -145,8 +167,8 @@ function keyedFinding(kind: KeyKind, value: string, opts: PrivacyOptions): Findi
 /** Masks and classifies a parsed transaction. Call once per event, before it leaves the process. */
 export function protectTransaction(tx: Transaction, opts: PrivacyOptions = DEFAULT_OPTIONS): Protected {
   const c = new Collector();
-  const transactionId = scanField(c, tx.transactionId, 'transactionId', 'transaction-id', opts);
-  const userId = scanField(c, tx.userId, 'userId', 'user-id', opts);
+  const transactionId = scanId(c, tx.transactionId, 'transactionId', 'transaction-id', opts);
+  const userId = scanId(c, tx.userId, 'userId', 'user-id', opts);
   c.pushBase(FIXED.amount);
   c.pushBase(FIXED.currency);
   c.pushBase(FIXED.timestamp);
