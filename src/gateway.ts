@@ -21,6 +21,7 @@ import { AdmissionLimiter } from './admission/limiter.js';
 import { AccessControl } from './auth/access.js';
 import { AuditTrail, FailureBurst, type AuditEntry } from './audit/trail.js';
 import { Auth } from './auth/auth.js';
+import { FALLBACK_REASONS } from './admission/fallback.js';
 import { Scorer } from './scoring/scorer.js';
 import type { EventSink } from './sink/events.js';
 import { FileSink } from './sink/file.js';
@@ -160,7 +161,16 @@ export class Gateway {
       spoolFull: () => this.spool?.full ?? false,
       admissionLimit: () => this.limiter.limit,
       rememberedAnswers: () => this.scorer.answers.size,
+      ready: () => this.notReadyReason() === null,
     };
+    const m = this.metrics;
+    m.spoolMaxBytes.set(config.spoolMaxBytes);
+    // Label values known in advance are exported at 0 from the start: rate() cannot see a
+    // series' first increment, and the alerts' ratios (deploy/prometheus) need their numerator
+    // to exist before the first shed, fallback or rejection.
+    for (const transport of ['http', 'ws']) m.shed.inc({ transport }, 0);
+    for (const reason of FALLBACK_REASONS) m.fallbacks.inc({ reason }, 0);
+    for (const action of ['activate', 'rollback', 'challenger']) m.modelRejections.inc({ action }, 0);
   }
 
   private buildApp(): TemplatedApp {

@@ -18,7 +18,8 @@ import { F, WINDOWS } from '../features/contract.js';
 export const FALLBACK_MODEL = Object.freeze({ name: 'fallback-rules', version: '1' });
 
 /** Why the fallback answered: the stable values of `fallbackReason`. */
-export type FallbackReason = 'deadline' | 'inference_failed' | 'queue_full' | 'model_unavailable';
+export const FALLBACK_REASONS = ['deadline', 'inference_failed', 'queue_full', 'model_unavailable'] as const;
+export type FallbackReason = (typeof FALLBACK_REASONS)[number];
 
 const W5M = WINDOWS.findIndex((w) => w.name === '5m');
 const W24H = WINDOWS.findIndex((w) => w.name === '24h');

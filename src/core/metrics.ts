@@ -19,6 +19,7 @@ export interface Sampler {
   spoolFull?: () => boolean;
   admissionLimit?: () => number;
   rememberedAnswers?: () => number;
+  ready?: () => boolean;
 }
 
 export class Metrics {
@@ -89,6 +90,8 @@ export class Metrics {
   readonly spoolRecords = new Gauge({ name: 'scoregate_spool_pending_records', help: 'Events in the spool not yet acknowledged by Kafka', registers: [this.registry], collect: () => { if (this.sampler?.spoolRecords) this.spoolRecords.set(this.sampler.spoolRecords()); } });
   readonly spoolFull = new Gauge({ name: 'scoregate_spool_full', help: '1 when the spool is at SPOOL_MAX_BYTES and scoring is refused', registers: [this.registry], collect: () => { if (this.sampler?.spoolFull) this.spoolFull.set(this.sampler.spoolFull() ? 1 : 0); } });
   readonly spoolCorrupt = new Counter({ name: 'scoregate_spool_corrupt_records_total', help: 'Spool records that could not be opened (tag mismatch: tampered or damaged; unknown key) and were skipped, by code', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly spoolMaxBytes = new Gauge({ name: 'scoregate_spool_max_bytes', help: 'SPOOL_MAX_BYTES: the pending bytes at which the spool is full (alerts divide pending bytes by it)', registers: [this.registry] });
+  readonly ready = new Gauge({ name: 'scoregate_ready', help: '1 when /readyz answers 200 (model warmed, Kafka caught up, sink accepting), else 0', registers: [this.registry], collect: () => { if (this.sampler?.ready) this.ready.set(this.sampler.ready() ? 1 : 0); } });
   readonly wsConnections = new Gauge({ name: 'scoregate_ws_connections', help: 'Open WebSocket connections', registers: [this.registry] });
   readonly replays = new Counter({ name: 'scoregate_idempotent_replays_total', help: 'Retries answered with the remembered answer of an earlier request (not scored or counted again), by source', labelNames: ['source'] as const, registers: [this.registry] });
   readonly fallbacks = new Counter({ name: 'scoregate_fallback_total', help: 'Answers given by the fallback rule model instead of the model, by reason (deadline, inference_failed, queue_full, model_unavailable)', labelNames: ['reason'] as const, registers: [this.registry] });
