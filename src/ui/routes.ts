@@ -11,10 +11,15 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { settle } from '../auth/access.js';
+import { settle, type AccessControl } from '../auth/access.js';
 import { ScoregateError } from '../core/errors.js';
 import { Exchange } from '../http/respond.js';
-import { statusSnapshot, type StatusView } from './snapshot.js';
+import { statusSnapshot, type StatusSource } from './snapshot.js';
+
+export interface StatusView extends StatusSource {
+  /** With AUTH_METRICS=protected, /v1/status asks for the metrics role as /metrics does. */
+  access: AccessControl;
+}
 
 const TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',

@@ -4,18 +4,15 @@
  * Counters and histogram buckets are cumulative since start: the page turns them into rates and
  * percentiles from the difference between two polls.
  */
-import type { AccessControl } from '../auth/access.js';
 import type { Metrics } from '../core/metrics.js';
 
-export interface StatusView {
+export interface StatusSource {
   metrics: Metrics;
   /** GET /v1/models' object. */
   models(): unknown;
   notReadyReason(): string | null;
   /** KAFKA_BROKERS is set: lag and spool are shown. */
   kafka: boolean;
-  /** With AUTH_METRICS=protected, /v1/status asks for the metrics role as /metrics does. */
-  access: AccessControl;
 }
 
 interface Sample {
@@ -74,7 +71,7 @@ function latency(values: Sample[]): { le: number[]; routes: Record<string, Route
   return { le, routes };
 }
 
-export async function statusSnapshot(view: StatusView): Promise<unknown> {
+export async function statusSnapshot(view: StatusSource): Promise<unknown> {
   const m = view.metrics;
   const [requests, transactions, risk, checks, inFlight, queue, limit, shed, fallbacks, replays, ws, sinkErrors] = await Promise.all([
     samples(m.requestSeconds),

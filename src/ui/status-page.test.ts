@@ -7,6 +7,7 @@
  * UPDATE_SCREENSHOT=1 rewrites docs/status-page.png from this run; otherwise the screenshot goes
  * to a temporary folder, so CI never changes tracked files.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -187,5 +188,34 @@ describe('GET /ui', () => {
     const status = await fetch(`${gw.url}/v1/status`);
     expect(status.headers.get('cache-control')).toBe('no-store');
     expect((await fetch(`${gw.url}/v1/status`, { method: 'DELETE' })).status).toBe(405);
+  });
+});
+
+describe('GET /v1/status with AUTH_METRICS=protected', () => {
+  it('asks for the metrics role as /metrics does, and the page sends the token given in its address', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scoregate-ui-auth-'));
+    const keysFile = join(dir, 'keys.json');
+    const made = spawnSync(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'keys', 'create', '--role', 'metrics', '--name', 'dashboard'], { env: { ...process.env, AUTH_KEYS_FILE: keysFile }, encoding: 'utf8', timeout: 30_000 });
+    expect(made.status, made.stderr).toBe(0);
+    const key = made.stdout.trim();
+    const locked = await startGateway({ AUTH_KEYS_FILE: keysFile, AUTH_METRICS: 'protected' });
+    const tab = await context.newPage();
+    try {
+      expect((await fetch(`${locked.url}/v1/status`)).status).toBe(401);
+      expect((await fetch(`${locked.url}/v1/status`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+      expect((await fetch(`${locked.url}/ui`)).status).toBe(200); // the page itself holds no figures
+
+      await tab.goto(`${locked.url}/ui`);
+      await tab.waitForFunction(() => document.getElementById('ready')!.textContent!.includes('metrics role'), undefined, WAIT);
+      await tab.goto('about:blank'); // a fragment-only change would not load the page again
+      await tab.goto(`${locked.url}/ui#token=${encodeURIComponent(key)}`);
+      await tab.waitForFunction(() => Number(document.body.dataset['polls'] ?? 0) >= 1, undefined, WAIT);
+      expect(await tab.locator('#ready').innerText()).toBe('ready');
+      expect(new URL(tab.url()).hash).toBe(''); // the token left the address bar
+    } finally {
+      await tab.close();
+      expect(await locked.stop()).toBe(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

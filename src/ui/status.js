@@ -213,9 +213,11 @@ async function poll() {
   try {
     const token = sessionStorage.getItem(TOKEN_KEY);
     const r = await fetch('/v1/status', { cache: 'no-store', headers: token ? { authorization: `Bearer ${token}` } : {} });
-    if (r.status === 401 || r.status === 403) throw new Error(`the metrics role is needed: open /ui#token=<key> (HTTP ${r.status})`);
-    if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    draw(await r.json());
+    if (r.status === 401 || r.status === 403) {
+      setPill('bad', `needs the metrics role (HTTP ${r.status})`);
+      setText('updated', 'open /ui#token=<key or JWT>');
+    } else if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    else draw(await r.json());
   } catch (err) {
     setPill('bad', 'no answer from the gateway');
     setText('updated', String(err instanceof Error ? err.message : err));
