@@ -26,6 +26,7 @@ import { Scorer } from './scoring/scorer.js';
 import type { EventSink } from './sink/events.js';
 import { FileSink } from './sink/file.js';
 import { StreamRoute } from './ws/stream.js';
+import { attachStatusPage } from './ui/routes.js';
 import { Kafka, logLevel } from 'kafkajs';
 import { FeatureFeed } from './kafka/feed.js';
 import { Registry } from './kafka/registry.js';
@@ -61,6 +62,8 @@ const ROUTES: Record<string, string> = {
   '/hooks/mlflow': 'POST',
   '/hooks/databricks': 'POST',
   ...OIP_ROUTES,
+  '/ui': 'GET',
+  '/v1/status': 'GET',
 };
 
 export class Gateway {
@@ -219,6 +222,7 @@ export class Gateway {
     }).attach(app);
     this.stream.attach(app);
     attachOip(app, this.config, { active: () => this.scorer.pool, challenger: () => this.scorer.challenger, authorize: (a) => this.access.check(a, 'scorer') });
+    attachStatusPage(app, { metrics: m, models: () => this.models.status(), notReadyReason: () => this.notReadyReason(), kafka: this.config.kafkaBrokers !== '', access: this.access });
     for (const [path, method] of Object.entries(ROUTES)) {
       app.any(path, (res) => {
         new Exchange(res).sendError(new ScoregateError('METHOD_NOT_ALLOWED', `${path} takes ${method}`), true);

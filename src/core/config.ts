@@ -182,7 +182,7 @@ export const SETTINGS = [
   s({ env: 'AUTH_JWKS_COOLDOWN_S', key: 'authJwksCooldownS', kind: 'int', def: 30, min: 0, max: 3600, doc: 'least time between two JWKS fetches triggered by an unknown key id' }),
   s({ env: 'AUTH_RATE_PER_S', key: 'authRatePerS', kind: 'int', def: 0, min: 0, max: 10_000_000, doc: 'requests per second per credential (token bucket; a key may set its own); 0: no limit' }),
   s({ env: 'AUTH_RATE_BURST', key: 'authRateBurst', kind: 'int', def: 0, min: 0, max: 10_000_000, doc: 'token bucket size per credential; 0: equal to AUTH_RATE_PER_S' }),
-  s({ env: 'AUTH_METRICS', key: 'authMetrics', kind: 'enum', def: 'open', values: ['open', 'protected'], doc: 'GET /metrics open to all, or protected: the metrics role (when credentials are configured)' }),
+  s({ env: 'AUTH_METRICS', key: 'authMetrics', kind: 'enum', def: 'open', values: ['open', 'protected'], doc: 'GET /metrics and GET /v1/status open to all, or protected: the metrics role (when credentials are configured)' }),
   s({ env: 'WS_ALLOWED_ORIGINS', key: 'wsAllowedOrigins', kind: 'string', def: '', allowEmpty: true, doc: 'comma-separated Origins allowed to open the WebSocket (e.g. https://app.example.com), * for any; empty: none (clients that send no Origin are not browsers and pass)' }),
 ] as const;
 

@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { QUALITY_CHECKS } from '../quality/checks.js';
+import { ScoreHistogram } from './score-histogram.js';
 
 // Latency buckets from 50 µs to 1 s: the p99 we page on lives around 1–2 ms.
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
@@ -98,6 +99,7 @@ export class Metrics {
   readonly shed = new Counter({ name: 'scoregate_shed_total', help: 'Transactions refused with OVERLOADED by the admission limit before their body was read, by transport', labelNames: ['transport'] as const, registers: [this.registry] });
   readonly admissionLimit = new Gauge({ name: 'scoregate_admission_limit', help: 'The adaptive admission limit: transactions allowed inside at once', registers: [this.registry], collect: () => { if (this.sampler?.admissionLimit) this.admissionLimit.set(this.sampler.admissionLimit()); } });
   readonly idempotencyAnswers = new Gauge({ name: 'scoregate_idempotency_answers', help: 'Answers remembered for idempotent replay', registers: [this.registry], collect: () => { if (this.sampler?.rememberedAnswers) this.idempotencyAnswers.set(this.sampler.rememberedAnswers()); } });
+  readonly scores = new ScoreHistogram(this.registry);
   readonly wsClosed = new Counter({ name: 'scoregate_ws_closed_total', help: 'WebSocket connections closed by the server, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
 
   private readonly passed = new Map<string, number>();

@@ -226,6 +226,7 @@ export class Scorer {
     }
     m.outcome(ctx.source, reason === null ? 'scored' : 'fallback');
     m.riskCategory(risk);
+    m.scores.observe(score);
     m.qualityScore.observe(quality.score);
     this.answers.settle(tx.transactionId, fp, body);
     return { body, replayed: false };
