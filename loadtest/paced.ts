@@ -12,6 +12,9 @@
  *
  * The response parser is minimal: status line, Content-Length body (every target answers with
  * one); anything else counts as an error and the connection is replaced.
+ *
+ * Each completed request's status sits beside its latency (`statuses`), so a caller can split
+ * latency by answer (200 admitted vs 503 shed); a non-2xx answer's `"code"` is tallied.
  */
 import net from 'node:net';
 
@@ -27,6 +30,8 @@ export interface PacedOptions {
   drainMs?: number;
   /** Hard cap on requests (the schedule's count is rate × duration anyway). */
   maxRequests?: number;
+  /** Count the 2xx answers whose body contains this text (e.g. `"fallback":true`). */
+  mark?: string;
 }
 
 const TOOK = '"tookMs":';
@@ -50,6 +55,18 @@ export interface PacedResult {
   issuedAtMs: Float64Array;
   /** The server's own `tookMs` of every 2xx answer that carries one (scoregate, the Fastify rival). */
   serverMs: Float64Array;
+  /** The HTTP status of each of `latencies`. */
+  statuses: Uint16Array;
+  /** Non-2xx answers by the `"code"` in their JSON body (`-` when there is none). */
+  errorCodes: Record<string, number>;
+  /** 2xx answers whose body contained `mark` (0 without one). */
+  marked: number;
+  /** Requests that found every connection busy and waited in the generator's queue. */
+  waited: number;
+  /** When the last request was written, ms since the run started: past the duration, the generator fell behind its own schedule. */
+  lastSentAtMs: number;
+  /** The longest gap between two schedule ticks (ms; 1 when the generator keeps up): a busy generator ticks late and sends in bursts. */
+  maxTickGapMs: number;
 }
 
 interface Conn {
@@ -61,14 +78,24 @@ interface Conn {
 }
 
 const CRLF2 = Buffer.from('\r\n\r\n');
+const CODE = Buffer.from('"code":"');
+const QUOTE = 0x22;
 
 export function paced(o: PacedOptions): Promise<PacedResult> {
   const maxRequests = o.maxRequests ?? Math.ceil((o.rate * o.durationMs) / 1000) + 1;
   const lat = new Float64Array(maxRequests);
   const took = new Float64Array(maxRequests);
   const issued = new Float64Array(maxRequests);
+  const stat = new Uint16Array(maxRequests);
   let tookN = 0;
   const statusCodes: Record<string, number> = {};
+  const errorCodes: Record<string, number> = {};
+  const mark = o.mark === undefined || o.mark === '' ? null : Buffer.from(o.mark);
+  let marked = 0;
+  let waited = 0;
+  let lastSent = 0;
+  let lastTick = 0;
+  let maxTickGap = 0;
   const queue: number[] = []; // due times of requests waiting for a free connection
   let qHead = 0;
   let scheduled = 0;
@@ -92,6 +119,7 @@ export function paced(o: PacedOptions): Promise<PacedResult> {
       c.busy = true;
       c.dueAt = dueAt;
       sent++;
+      lastSent = performance.now();
       c.sock.write(head + Buffer.byteLength(body) + '\r\n\r\n' + body);
     };
 
@@ -134,9 +162,19 @@ export function paced(o: PacedOptions): Promise<PacedResult> {
         if (completed < lat.length) {
           lat[completed] = ms;
           issued[completed] = c.dueAt - t0;
+          stat[completed] = status;
         }
         completed++;
         statusCodes[status] = (statusCodes[status] ?? 0) + 1;
+        if (status < 200 || status >= 300) {
+          // {"error":{"code":"OVERLOADED",...}}: a search in the body's bytes, no JSON parse.
+          const k = buf.indexOf(CODE, end);
+          const code = k < 0 || k >= total ? '-' : buf.toString('latin1', k + CODE.length, Math.max(k + CODE.length, buf.indexOf(QUOTE, k + CODE.length)));
+          errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+        } else if (mark !== null) {
+          const k = buf.indexOf(mark, end);
+          if (k >= 0 && k + mark.length <= total) marked++;
+        }
         if (/\r\nconnection:\s*close/i.test(headText)) {
           // The server ends this connection after the answer (Fastify does after a 400 for bad
           // JSON): replace it rather than send the next request into a closing socket.
@@ -220,11 +258,19 @@ export function paced(o: PacedOptions): Promise<PacedResult> {
         latencies: lat.subarray(0, Math.min(completed, lat.length)),
         issuedAtMs: issued.subarray(0, Math.min(completed, lat.length)),
         serverMs: took.subarray(0, tookN),
+        statuses: stat.subarray(0, Math.min(completed, lat.length)),
+        errorCodes,
+        marked,
+        waited,
+        lastSentAtMs: lastSent === 0 ? 0 : lastSent - t0,
+        maxTickGapMs: maxTickGap,
       });
     };
 
     const tick = (): void => {
       const now = performance.now();
+      if (now - lastTick > maxTickGap) maxTickGap = now - lastTick;
+      lastTick = now;
       const elapsed = now - t0;
       const endOfSchedule = elapsed >= o.durationMs;
       const due = Math.min(maxRequests, Math.floor((Math.min(elapsed, o.durationMs) * o.rate) / 1000));
@@ -235,7 +281,10 @@ export function paced(o: PacedOptions): Promise<PacedResult> {
         scheduled++;
         const c = idle.pop();
         if (c !== undefined) send(c, performance.now());
-        else queue.push(now);
+        else {
+          queue.push(now);
+          waited++;
+        }
       }
       if (endOfSchedule || scheduled >= maxRequests) {
         stopped = true;
@@ -255,6 +304,7 @@ export function paced(o: PacedOptions): Promise<PacedResult> {
       if (conns.every((c) => c.ready) || waited > 2000) {
         for (const c of conns) if (c.ready) idle.push(c);
         t0 = performance.now();
+        lastTick = t0;
         tick();
       } else {
         waited += 5;

@@ -1,7 +1,7 @@
 """Latency plot for the load test: loadtest/results/latest.json -> latency.png.
 
 Left: fixed-rate client latency p50 / p99 / p99.9 per target (log scale, labelled).
-Right: saturation throughput per target. Run by loadtest/run.ts with .cache/venv's python
+Right: saturation throughput per target (answers that are not 503). Run by loadtest/run.ts with .cache/venv's python
 (matplotlib comes with mlflow there):  python loadtest/plot.py IN.json OUT.png
 """
 import json
@@ -60,7 +60,8 @@ def main(src, dst):
     ax.legend(loc="upper left")
     ax.grid(axis="y", which="major", alpha=0.3)
 
-    sat = [t.get("saturation", {}).get("rps", 0) for t in targets]
+    # Served answers (not 503): a shed answer is not throughput. Older results have only "rps".
+    sat = [t.get("saturation", {}).get("servedRps", t.get("saturation", {}).get("rps", 0)) for t in targets]
     bars = ax2.bar(range(len(targets)), sat, 0.6, color="#55a868")
     for b, v in zip(bars, sat):
         ax2.annotate(f"{v:,.0f}", (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=9, xytext=(0, 2), textcoords="offset points")

@@ -25,7 +25,9 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { goal, goalTable, overloadNotes, overloadTable, sampleRss, summarise, P99_FACTOR, RSS_FACTOR, type OverloadGoal, type OverloadRun } from './overload.js';
 import { paced, type PacedResult } from './paced.js';
+import { percentiles, type Pcts } from './stats.js';
 import { Feed, Traffic } from './traffic.js';
 import { wsLoad, type WsResult } from './wsload.js';
 
@@ -41,13 +43,13 @@ function flag(name: string): string | undefined {
   return v;
 }
 for (const a of argv) {
-  if (a.startsWith('--') && !['--quick', '--targets', '--out', '--rate', '--connections', '--seconds', '--help'].includes(a)) {
+  if (a.startsWith('--') && !['--quick', '--targets', '--out', '--rate', '--connections', '--seconds', '--overload-connections', '--help'].includes(a)) {
     console.error(`unknown flag ${a}`);
     process.exit(2);
   }
 }
 if (argv.includes('--help')) {
-  console.log('node dist/loadtest/run.js [--quick] [--targets a,b,c,d] [--out DIR] [--rate REQ_PER_S] [--connections N] [--seconds S]');
+  console.log('node dist/loadtest/run.js [--quick] [--targets a,b,c,d] [--out DIR] [--rate REQ_PER_S] [--connections N] [--seconds S] [--overload-connections N]');
   process.exit(0);
 }
 const QUICK = argv.includes('--quick');
@@ -56,13 +58,26 @@ const OUT = resolve(flag('--out') ?? join(ROOT, 'loadtest', 'results', QUICK ? '
 const RATE = Number(flag('--rate') ?? 5000);
 const SECONDS = Number(flag('--seconds') ?? (QUICK ? 2 : 10));
 const SAT_CONNECTIONS = Number(flag('--connections') ?? 50);
+/**
+ * Keep-alive connections of the overload runs: enough that the generator need not wait for a
+ * free one — at 10× a 2-core saturation (~150k req/s) 1000 connections allow answers up to
+ * ~6 ms; 400 were too few on a machine shared with other work (answers slowed by CPU starvation
+ * held every connection and requests went unsent).
+ */
+const OVERLOAD_CONNECTIONS = Number(flag('--overload-connections') ?? 1000);
+/** Multiples of the measured saturation offered in the overload runs, and the unloaded baseline's rate just before them. */
+const OVERLOAD_MULTIPLES = [3, 10] as const;
+const UNLOADED_RATE = 500;
+/** Overload runs are bounded: SECONDS each (1 s with --quick), with a pause between them for the gateway to drain. */
+const OVERLOAD_SECONDS = QUICK ? 1 : SECONDS;
+const SETTLE_MS = QUICK ? 300 : 2000;
 const FIXED_CONNECTIONS = 64;
 const WS_WINDOW = 256;
 const WARMUP_S = QUICK ? 0.5 : 2;
 const BAD_SHARE = 0.02;
 const USERS = QUICK ? 8000 : 30000;
 const SEED = 20261127;
-if (!(RATE > 0) || !(SECONDS > 0) || !(SAT_CONNECTIONS > 0)) throw new Error('--rate, --seconds and --connections must be positive');
+if (!(RATE > 0) || !(SECONDS > 0) || !(SAT_CONNECTIONS > 0) || !(OVERLOAD_CONNECTIONS > 0)) throw new Error('--rate, --seconds, --connections and --overload-connections must be positive');
 for (const k of TARGET_KEYS) if (!'abcd'.includes(k) || k.length !== 1) throw new Error(`unknown target ${k}: use a, b, c, d`);
 
 const log = (msg: string): void => {
@@ -82,6 +97,8 @@ interface TargetDef {
   ws: boolean;
   metrics: boolean;
   mlflow: boolean;
+  /** Gets the overload runs (3× and 10× its saturation) after the others. */
+  overload: boolean;
   startTimeoutMs: number;
   /** Why it cannot run here, or null. */
   missing: () => string | null;
@@ -101,6 +118,7 @@ const TARGETS: Record<Key, TargetDef> = {
     ws: true,
     metrics: false,
     mlflow: false,
+    overload: false,
     startTimeoutMs: 15_000,
     missing: () => (existsSync(join(ROOT, 'dist/loadtest/servers/echo.js')) ? null : 'dist/loadtest/servers/echo.js missing: run npx tsc -p tsconfig.json'),
     command: (port) => ({ cmd: process.execPath, args: [...NODE_ARGS, join(ROOT, 'dist/loadtest/servers/echo.js')], env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' } }),
@@ -114,6 +132,7 @@ const TARGETS: Record<Key, TargetDef> = {
     ws: true,
     metrics: true,
     mlflow: false,
+    overload: true,
     startTimeoutMs: 30_000,
     missing: () => (existsSync(join(ROOT, 'dist/src/main.js')) ? null : 'dist/src/main.js missing: run npx tsc -p tsconfig.json'),
     command: (port, tmp) => ({
@@ -140,6 +159,7 @@ const TARGETS: Record<Key, TargetDef> = {
     ws: false,
     metrics: false,
     mlflow: false,
+    overload: false,
     startTimeoutMs: 30_000,
     missing: () => (existsSync(join(ROOT, 'loadtest/node_modules/fastify')) ? null : 'fastify not installed: run npm install --prefix loadtest'),
     command: (port) => ({ cmd: process.execPath, args: [...NODE_ARGS, join(ROOT, 'loadtest/servers/fastify-onnx.mjs')], env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' } }),
@@ -153,6 +173,7 @@ const TARGETS: Record<Key, TargetDef> = {
     ws: false,
     metrics: false,
     mlflow: true,
+    overload: false,
     startTimeoutMs: 120_000,
     missing: () => (existsSync(join(VENV_BIN, 'mlflow')) ? null : '.cache/venv has no mlflow: run bash models/build.sh'),
     command: (port) => ({
@@ -302,20 +323,6 @@ function selfCpuSeconds(): number {
 
 // ---------------------------------------------------------------- stats
 
-interface Pcts {
-  p50: number;
-  p90: number;
-  p99: number;
-  p99_9: number;
-  max: number;
-}
-
-function percentiles(lat: Float64Array): Pcts {
-  const s = Float64Array.from(lat).sort();
-  const q = (p: number): number => (s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!);
-  return { p50: q(0.5), p90: q(0.9), p99: q(0.99), p99_9: q(0.999), max: s.length === 0 ? Number.NaN : s[s.length - 1]! };
-}
-
 function timeline(lat: Float64Array, issuedAt: Float64Array): FixedOut['timeline'] {
   const secs = new Map<number, number[]>();
   for (let i = 0; i < lat.length; i++) {
@@ -450,7 +457,13 @@ interface FixedOut {
   server: ServerSide | null;
 }
 interface SatOut {
+  /** Every answer per second, 503s included (autocannon's average). */
   rps: number;
+  /** Answers that are not 503 per second: 2xx and the 4xx of the bad requests — what the target served. */
+  servedRps: number;
+  okRps: number;
+  /** 503 answers per second (scoregate sheds with OVERLOADED). */
+  shedRps: number;
   requests: number;
   statusCodes: Record<string, number>;
   non2xx: number;
@@ -462,6 +475,8 @@ interface SatOut {
 }
 interface WsOut {
   msgPerS: number;
+  /** Result answers per second: error answers (OVERLOADED, the bad requests) not counted. */
+  resultsPerS: number;
   completed: number;
   errorAnswers: number;
   errorCodes: Record<string, number>;
@@ -483,9 +498,18 @@ interface TargetOut {
   fixed?: FixedOut;
   saturation?: SatOut;
   ws?: WsOut;
+  overload?: OverloadOut;
+}
+interface OverloadOut {
+  /** The saturation S the multiples apply to (served answers per second of the saturation run). */
+  saturationRps: number;
+  loadavgBefore: string;
+  loadavgAfter: string;
+  runs: OverloadRun[];
+  goal: OverloadGoal | null;
 }
 
-async function measured<T>(c: Child, metrics: boolean, fn: () => Promise<T>): Promise<{ value: T; cpu: Cpu; server: ServerSide | null }> {
+async function measured<T>(c: Child, metrics: boolean, fn: () => Promise<T>): Promise<{ value: T; cpu: Cpu; server: ServerSide | null; before: string; after: string }> {
   const before = metrics ? await scrape(c.port) : '';
   const s0 = groupCpuSeconds(c.pid);
   const c0 = selfCpuSeconds();
@@ -498,8 +522,9 @@ async function measured<T>(c: Child, metrics: boolean, fn: () => Promise<T>): Pr
   const m1 = machineCpu();
   const otherPct = Math.max(0, ((m1.tasks - m0.tasks) / wall) * 100 - serverPct - clientPct);
   const cpu = { serverPct, clientPct, otherPct, softirqPct: ((m1.softirq - m0.softirq) / wall) * 100, stealPct: ((m1.steal - m0.steal) / wall) * 100 };
-  const server = metrics ? serverSide(before, await scrape(c.port)) : null;
-  return { value, cpu, server };
+  const after = metrics && !c.exited ? await scrape(c.port).catch(() => '') : '';
+  const server = metrics && after !== '' ? serverSide(before, after) : null;
+  return { value, cpu, server, before, after };
 }
 
 function cannon(c: Child, t: TargetDef, feed: Feed, connections: number, seconds: number): Promise<autocannon.Result> {
@@ -525,6 +550,68 @@ function statusCounts(r: autocannon.Result): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) out[code] = (v as { count?: number }).count ?? 0;
   return out;
+}
+
+function loadavg(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The target is alive: its process has not exited and /healthz answers 200 within 2 s. */
+async function alive(c: Child): Promise<boolean> {
+  if (c.exited) return false;
+  try {
+    const r = await fetch(`http://127.0.0.1:${c.port}/healthz`, { signal: AbortSignal.timeout(2000) });
+    await r.arrayBuffer();
+    return r.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The overload phase (see overload.ts): an unloaded baseline at UNLOADED_RATE, then each
+ * multiple of `saturation` offered open-loop over OVERLOAD_CONNECTIONS connections. Stops early
+ * when the target died (the run that killed it says so).
+ */
+async function overloadRuns(c: Child, t: TargetDef, feed: Feed, saturation: number): Promise<OverloadOut> {
+  const loadavgBefore = loadavg();
+  const runs: OverloadRun[] = [];
+  const plan: { label: string; multiple: number | null; rate: number }[] = [
+    { label: `unloaded ${UNLOADED_RATE} req/s`, multiple: null, rate: UNLOADED_RATE },
+    ...OVERLOAD_MULTIPLES.map((k) => ({ label: `${k}×S`, multiple: k, rate: Math.round(k * saturation) })),
+  ];
+  for (const step of plan) {
+    await sleep(SETTLE_MS);
+    log(`(${t.key}) ${t.short}: overload: ${step.label}, ${step.rate} req/s offered over ${OVERLOAD_CONNECTIONS} connections for ${OVERLOAD_SECONDS} s (loadavg ${loadavg()})`);
+    const rss = sampleRss(c.pid);
+    const m = await measured(c, t.metrics, () =>
+      paced({
+        host: '127.0.0.1',
+        port: c.port,
+        path: t.path,
+        rate: step.rate,
+        durationMs: OVERLOAD_SECONDS * 1000,
+        connections: OVERLOAD_CONNECTIONS,
+        body: () => feed.next(),
+        mark: '"fallback":true',
+      }),
+    );
+    const r = rss.stop();
+    const crashed = !(await alive(c));
+    const run = summarise(step.label, step.multiple, step.rate, OVERLOAD_CONNECTIONS, OVERLOAD_SECONDS, m.value, m.cpu, r, crashed, m.before, m.after);
+    runs.push(run);
+    log(
+      `(${t.key}) ${t.short}: overload: ${step.label}: sent ${Math.round(run.sentRps)}/s${run.generatorLimited !== null ? ` (generator-limited: ${run.generatorLimited})` : ''}, ` +
+        `200 ${Math.round(run.admitted.perS)}/s p99 ${run.admitted.latencyMs.p99.toFixed(2)} ms, 503 ${Math.round(run.shed.perS)}/s p99 ${run.shed.latencyMs.p99.toFixed(2)} ms, ` +
+        `peak RSS ${run.rss.peakMiB.toFixed(0)} MiB, limit ${run.admissionLimitEnd}${crashed ? ', CRASHED' : ''}`,
+    );
+    if (crashed) break;
+  }
+  return { saturationRps: saturation, loadavgBefore, loadavgAfter: loadavg(), runs, goal: goal(runs) };
 }
 
 async function runTarget(t: TargetDef, traffic: Traffic, tmp: string): Promise<TargetOut> {
@@ -572,10 +659,17 @@ async function runTarget(t: TargetDef, traffic: Traffic, tmp: string): Promise<T
     log(`(${t.key}) ${t.short}: saturation, ${SAT_CONNECTIONS} connections for ${SECONDS} s`);
     const sat = await measured(c, t.metrics, () => cannon(c, t, feed, SAT_CONNECTIONS, SECONDS));
     const r = sat.value;
+    const satCodes = statusCounts(r);
+    const answers = Math.max(1, r.requests.total);
+    const n2xx = Object.entries(satCodes).reduce((a, [k, v]) => (k.startsWith('2') ? a + v : a), 0);
+    const n503 = satCodes['503'] ?? 0;
     out.saturation = {
       rps: r.requests.average,
+      servedRps: (r.requests.average * (r.requests.total - n503)) / answers,
+      okRps: (r.requests.average * n2xx) / answers,
+      shedRps: (r.requests.average * n503) / answers,
       requests: r.requests.total,
-      statusCodes: statusCounts(r),
+      statusCodes: satCodes,
       non2xx: r.non2xx,
       errors: r.errors,
       timeouts: r.timeouts,
@@ -592,6 +686,7 @@ async function runTarget(t: TargetDef, traffic: Traffic, tmp: string): Promise<T
       const v: WsResult = w.value;
       out.ws = {
         msgPerS: v.msgPerS,
+        resultsPerS: v.resultsPerS,
         completed: v.completed,
         errorAnswers: v.errorAnswers,
         errorCodes: v.errorCodes,
@@ -603,6 +698,8 @@ async function runTarget(t: TargetDef, traffic: Traffic, tmp: string): Promise<T
         server: w.server,
       };
     }
+
+    if (t.overload) out.overload = await overloadRuns(c, t, feed, out.saturation.servedRps);
   } finally {
     await stopChild(c);
     if (c.exitCode !== null && c.exitCode !== 0 && c.exitCode !== 143 && !t.mlflow) log(`(${t.key}) ${t.short}: exited with ${c.exitCode}:\n${tail(c.logFile, 5)}`);
@@ -646,19 +743,19 @@ function codes(c: Record<string, number>): string {
 }
 
 function tables(results: TargetOut[]): string {
-  const a = results.find((r) => r.key === 'a')?.saturation?.rps;
-  const d = results.find((r) => r.key === 'd')?.saturation?.rps;
+  const a = results.find((r) => r.key === 'a')?.saturation?.servedRps;
+  const d = results.find((r) => r.key === 'd')?.saturation?.servedRps;
   const lines: string[] = [];
   lines.push(
-    `| target | saturation req/s | vs (a) | vs (d) | fixed ${RATE} req/s: achieved | p50 ms | p99 ms | p99.9 ms | server p99 ms | non-2xx (fixed / saturation) | errors |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
+    `| target | saturation req/s | 2xx/s | 503/s | vs (a) | vs (d) | fixed ${RATE} req/s: achieved | p50 ms | p99 ms | p99.9 ms | server p99 ms | non-2xx (fixed / saturation) | errors |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
   );
   for (const r of results) {
     const label = `(${r.key}) ${r.short}`;
     if (r.skipped !== undefined || r.error !== undefined) {
       const why = (r.skipped ?? r.error ?? '').split('\n').filter((l) => l.trim() !== '');
       const text = (why.length > 1 ? `${why[0]} … ${why[why.length - 1]}` : (why[0] ?? '')).replace(/\|/g, '\\|').slice(0, 300);
-      lines.push(`| ${label} | ${r.skipped !== undefined ? 'skipped' : 'FAILED'}: ${text} |  |  |  |  |  |  |  |  |  |`);
+      lines.push(`| ${label} | ${r.skipped !== undefined ? 'skipped' : 'FAILED'}: ${text} |  |  |  |  |  |  |  |  |  |  |  |`);
       continue;
     }
     const f = r.fixed!;
@@ -667,17 +764,17 @@ function tables(results: TargetOut[]): string {
     const pct = (n: number, total: number): string => (total > 0 ? `${((n / total) * 100).toFixed(1)}%` : '–');
     const serverP99 = f.server !== null ? ms(f.server.p99Ms) : f.tookMs !== null ? `${ms(f.tookMs.p99)}*` : '–';
     lines.push(
-      `| ${label} | ${int(s.rps)} | ${ratio(s.rps, a)} | ${ratio(s.rps, d)} | ${int(f.achievedRps)}${saturated} | ${ms(f.latencyMs.p50)} | ${ms(f.latencyMs.p99)} | ${ms(f.latencyMs.p99_9)} | ${serverP99} | ${pct(f.non2xx, f.completed)} / ${pct(s.non2xx, s.requests)}${codes(s.statusCodes)} | ${f.errors + s.errors} |`,
+      `| ${label} | ${int(s.servedRps)} | ${int(s.okRps)} | ${int(s.shedRps)} | ${ratio(s.servedRps, a)} | ${ratio(s.servedRps, d)} | ${int(f.achievedRps)}${saturated} | ${ms(f.latencyMs.p50)} | ${ms(f.latencyMs.p99)} | ${ms(f.latencyMs.p99_9)} | ${serverP99} | ${pct(f.non2xx, f.completed)} / ${pct(s.non2xx, s.requests)}${codes(s.statusCodes)} | ${f.errors + s.errors} |`,
     );
   }
   const ws = results.filter((r) => r.ws !== undefined);
   if (ws.length > 0) {
     lines.push('', `WebSocket /v1/stream: one connection, ${WS_WINDOW} messages in flight, ${SECONDS} s`, '');
-    lines.push('| target | messages/s | round trip p50 ms | p99 ms | p99.9 ms | server p99 ms | error answers |', '|---|---:|---:|---:|---:|---:|---|');
+    lines.push('| target | answers/s | results/s | round trip p50 ms | p99 ms | p99.9 ms | server p99 ms | error answers |', '|---|---:|---:|---:|---:|---:|---:|---|');
     for (const r of ws) {
       const w = r.ws!;
       lines.push(
-        `| (${r.key}) ${r.short} | ${int(w.msgPerS)} | ${ms(w.latencyMs.p50)} | ${ms(w.latencyMs.p99)} | ${ms(w.latencyMs.p99_9)} | ${w.tookMs !== null ? `${ms(w.tookMs.p99)}*` : '–'} | ${w.errorAnswers}${codes(w.errorCodes)}${w.lost > 0 ? `, ${w.lost} unanswered` : ''}${w.closed !== null ? `, closed ${w.closed}` : ''} |`,
+        `| (${r.key}) ${r.short} | ${int(w.msgPerS)} | ${int(w.resultsPerS)} | ${ms(w.latencyMs.p50)} | ${ms(w.latencyMs.p99)} | ${ms(w.latencyMs.p99_9)} | ${w.tookMs !== null ? `${ms(w.tookMs.p99)}*` : '–'} | ${w.errorAnswers}${codes(w.errorCodes)}${w.lost > 0 ? `, ${w.lost} unanswered` : ''}${w.closed !== null ? `, closed ${w.closed}` : ''} |`,
       );
     }
   }
@@ -708,10 +805,39 @@ function details(results: TargetOut[]): string {
   return lines.join('\n');
 }
 
+function overloadSection(r: TargetOut): string[] {
+  const o = r.overload!;
+  const g = o.goal;
+  return [
+    `## Overload: (${r.key}) ${r.short} offered ${OVERLOAD_MULTIPLES.map((k) => `${k}×`).join(' and ')} its saturation`,
+    '',
+    `S = ${int(o.saturationRps)} req/s (the saturation run's answers that are not 503). Just before, an unloaded run at ${UNLOADED_RATE} req/s; then each multiple of S offered open-loop (loadtest/paced.ts) for ${OVERLOAD_SECONDS} s over ${OVERLOAD_CONNECTIONS} keep-alive connections, ${SETTLE_MS / 1000} s apart. ` +
+      'Latency counts from when the generator issued the request; 200s and 503s are split by the status of each answer; fallbacks are 200 bodies with `"fallback":true` (and `scoregate_fallback_total` by reason); ' +
+      'peak RSS is the target process\'s VmRSS sampled every 100 ms; "crashed" means the process exited or /healthz did not answer after the run; the admission limit is `scoregate_admission_limit` right after the run. ' +
+      'A run is **generator-limited** when the generator (one Node thread on the same 2 cores) sent less than 95% of the offered rate or used 90% of its core or more: the target was then offered less than the label says.',
+    '',
+    `Load average (/proc/loadavg) ${o.loadavgBefore} before the overload runs, ${o.loadavgAfter} after.`,
+    '',
+    overloadTable(o.runs),
+    '',
+    overloadNotes(o.runs),
+    '',
+    ...(g === null
+      ? ['No unloaded baseline: the goal could not be checked.']
+      : [
+          `Goal: admitted p99 ≤ ${P99_FACTOR}× the unloaded p99 (${ms(g.unloadedP99Ms)} ms, so ≤ ${ms(g.p99BoundMs)} ms), shed answers at least as fast, RSS bounded (≤ ${RSS_FACTOR}× the unloaded run's peak), no crash: **${g.met ? 'met' : 'missed'}**.`,
+          '',
+          goalTable(g),
+        ]),
+    '',
+  ];
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
   const started = Date.now();
+  const loadavgStart = loadavg();
   const command = `node ${relative(ROOT, process.argv[1] ?? 'dist/loadtest/run.js')}${argv.length > 0 ? ' ' + argv.join(' ') : ''}`;
   mkdirSync(OUT, { recursive: true });
   const tmp = mkdtempSync(join(os.tmpdir(), 'scoregate-loadtest-'));
@@ -747,10 +873,15 @@ async function main(): Promise<number> {
     saturationConnections: SAT_CONNECTIONS,
     pipelining: 1,
     wsWindow: WS_WINDOW,
+    overload: { multiples: OVERLOAD_MULTIPLES, unloadedRate: UNLOADED_RATE, seconds: OVERLOAD_SECONDS, connections: OVERLOAD_CONNECTIONS, settleMs: SETTLE_MS, p99Factor: P99_FACTOR, rssFactor: RSS_FACTOR },
     traffic: { users: USERS, days: 2, seed: SEED, transactions: traffic.size, bad: traffic.badCount, badShare: BAD_SHARE, mlflowRows: traffic.rowCount },
   };
-  const maxOther = Math.max(0, ...results.flatMap((r) => [r.fixed, r.saturation, r.ws].map((x) => (x === undefined ? 0 : x.cpu.otherPct + x.cpu.stealPct))));
-  const json = { date, command, git: git(), machine: m, backgroundCpuPct: backgroundPct, maxOtherCpuPct: maxOther, settings, targets: results, wallSeconds: (Date.now() - started) / 1000 };
+  const maxOther = Math.max(
+    0,
+    ...results.flatMap((r) => [r.fixed, r.saturation, r.ws, ...(r.overload?.runs ?? [])].map((x) => (x === undefined ? 0 : x.cpu.otherPct + x.cpu.stealPct))),
+  );
+  const loadavgEnd = loadavg();
+  const json = { date, command, git: git(), machine: m, loadavg: { start: loadavgStart, end: loadavgEnd }, backgroundCpuPct: backgroundPct, maxOtherCpuPct: maxOther, settings, targets: results, wallSeconds: (Date.now() - started) / 1000 };
   const table = tables(results);
   const md = [
     '# scoregate load test',
@@ -760,11 +891,12 @@ async function main(): Promise<number> {
     `- machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB memory, ${m.os}, Node ${m.node}`,
     `- everything on this machine over loopback: the load generator (this process, one thread) shares the ${m.cores} cores with the target`,
     `- CPU not ours (other processes + stolen by the hypervisor): ${backgroundPct.toFixed(0)}% just before the run, at most ${maxOther.toFixed(0)}% during a run (of ${m.cores * 100}%)${maxOther > 25 ? ' — **the machine was shared: numbers are noisy** (see the CPU table)' : ''}`,
+    `- load average (/proc/loadavg, 1/5/15 min): ${loadavgStart} at the start, ${loadavgEnd} at the end${Number(loadavgStart.split(' ')[0]) > m.cores / 2 || Number(loadavgEnd.split(' ')[0]) > m.cores ? ' — other work was running on this machine' : ''}`,
     `- traffic: synthetic generator, ${USERS} users, 2 days of event time compressed into the last 23.5 h and replayed onto the wall clock; ${traffic.size} transactions cycled with fresh transactionIds (a wrap-around moves to new user ids); ${(BAD_SHARE * 100).toFixed(0)}% bad requests (invalid JSON, missing or bad fields: 400 by design, counted as non-2xx)`,
     `- (d) MLflow gets the same transactions' features precomputed by the gateway's FeatureEngine, as dataframe_split rows (valid rows only): it is measured on inference + HTTP only, without parsing, quality checks or feature windows`,
     `- fixed rate: ${RATE} req/s offered open-loop for ${SECONDS} s over ${FIXED_CONNECTIONS} keep-alive connections (loadtest/paced.ts); latency counts from when the generator issued a request (waiting in its queue when all connections are busy), so a target that falls behind shows it: "saturated" when it completed < 95% of the offered rate, "never sent" for requests still queued at the end`,
     `- errors: connection errors, timeouts, and requests unanswered 2 s after a run's end`,
-    `- saturation: autocannon, ${SAT_CONNECTIONS} connections, pipelining 1, ${SECONDS} s, after a ${WARMUP_S} s warm-up at 8 connections`,
+    `- saturation: autocannon, ${SAT_CONNECTIONS} connections, pipelining 1, ${SECONDS} s, after a ${WARMUP_S} s warm-up at 8 connections; "saturation req/s" counts the answers that are not 503 (2xx, and the 400s of the bad requests): a 503 (scoregate's OVERLOADED, shed before the body is read) is counted apart, not as throughput; the ratios use the same count`,
     `- server p99: scoregate's own \`scoregate_request_duration_seconds\` (route score) histogram delta over the run, interpolated within its buckets (1, 1.5, 2, 3, 5, 7.5 ms …); values marked * are percentiles of the \`tookMs\` each answer carries (scoregate: request received → answer written; the Fastify rival: onRequest hook → handler returns, i.e. without writing the answer)`,
     '',
     table,
@@ -779,6 +911,7 @@ async function main(): Promise<number> {
       .filter((r) => r.fixed !== undefined)
       .map((r) => `- (${r.key}) ${r.short}: ${r.fixed!.timeline.map((x) => `${ms(x.p99)}/${ms(x.max)}`).join(' · ')}`),
     '',
+    ...results.filter((r) => r.overload !== undefined).flatMap((r) => overloadSection(r)),
   ].join('\n');
 
   const jsonPath = join(OUT, 'latest.json');

@@ -1,7 +1,8 @@
 /**
  * CI smoke of the load test: the whole harness (all four targets, HTTP fixed-rate and
- * saturation runs, the WebSocket run) starts, runs briefly, prints its table and stops its
- * children. Only that is checked — timings never decide a test.
+ * saturation runs, the WebSocket run, scoregate's overload runs at 3× and 10× its saturation)
+ * starts, runs briefly, prints its tables and stops its children. Only that is checked —
+ * timings never decide a test, nor does the overload goal (met or missed is a measurement).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -27,5 +28,13 @@ describe('loadtest smoke', () => {
     const md = readFileSync(join(out, 'latest.md'), 'utf8');
     for (const t of ['(a) uWS echo', '(b) scoregate', '(c) Fastify+ORT', '(d) MLflow serve']) expect(md).toMatch(new RegExp(`\\| ${t.replace(/[()+]/g, '\\$&')} \\| [\\d,]+ \\|`));
     expect(md).toContain('WebSocket /v1/stream');
+    // The overload runs happened: a baseline and both multiples, each with its row, and the goal stated.
+    expect(md).toContain('## Overload: (b) scoregate');
+    for (const run of ['unloaded 500 req/s', '3×S', '10×S']) expect(md).toMatch(new RegExp(`\\| ${run.replace(/[()]/g, '\\$&')} \\| [\\d,]+ \\| [\\d,]+`));
+    expect(md).toMatch(/Goal: admitted p99 ≤ 5× the unloaded p99 .*: \*\*(met|missed)\*\*/);
+    const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as { targets: { key: string; overload?: { runs: { crashed: boolean; sent: number }[] } }[] };
+    const runs = json.targets.find((t) => t.key === 'b')?.overload?.runs ?? [];
+    expect(runs).toHaveLength(3);
+    for (const r of runs) expect(r.sent).toBeGreaterThan(0);
   }, 900_000);
 });

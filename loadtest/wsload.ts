@@ -25,7 +25,10 @@ export interface WsResult {
   lost: number;
   closed: string | null;
   durationS: number;
+  /** Answers per second, results and errors alike. */
   msgPerS: number;
+  /** `{"id", "result"}` answers per second (scored, the fallback included): an OVERLOADED error is an answer, not a score. */
+  resultsPerS: number;
   latencies: Float64Array;
   /** The server's own `tookMs` of each result that carries one (scoregate). */
   serverMs: Float64Array;
@@ -45,6 +48,8 @@ export function wsLoad(o: WsOptions): Promise<WsResult> {
     let completed = 0;
     let completedAtStop = 0;
     let errorAnswers = 0;
+    let results = 0;
+    let resultsAtStop = 0;
     let stopping = false;
     let closed: string | null = null;
     let t0 = 0;
@@ -72,6 +77,7 @@ export function wsLoad(o: WsOptions): Promise<WsResult> {
         closed,
         durationS,
         msgPerS: (stopping ? completedAtStop : completed) / durationS,
+        resultsPerS: (stopping ? resultsAtStop : results) / durationS,
         latencies: lat.subarray(0, Math.min(completed, lat.length)),
         serverMs: took.subarray(0, tookN),
       });
@@ -93,6 +99,7 @@ export function wsLoad(o: WsOptions): Promise<WsResult> {
       stopping = true;
       tEnd = performance.now();
       completedAtStop = completed;
+      resultsAtStop = results;
       if (sentAt.size === 0) return finish();
       drainTimer = setTimeout(finish, o.drainMs ?? 2000);
     };
@@ -122,9 +129,12 @@ export function wsLoad(o: WsOptions): Promise<WsResult> {
         errorAnswers++;
         const code = /"code":"([A-Z_]+)"/.exec(text)?.[1] ?? 'UNKNOWN';
         errorCodes[code] = (errorCodes[code] ?? 0) + 1;
-      } else if (tookN < took.length) {
-        const k = text.lastIndexOf(TOOK);
-        if (k > 0) took[tookN++] = Number.parseFloat(text.slice(k + TOOK.length));
+      } else {
+        results++;
+        if (tookN < took.length) {
+          const k = text.lastIndexOf(TOOK);
+          if (k > 0) took[tookN++] = Number.parseFloat(text.slice(k + TOOK.length));
+        }
       }
       if (stopping) {
         if (sentAt.size === 0) finish();
