@@ -273,3 +273,29 @@ describe('scoregate score', () => {
     expect(r.stderr).toContain('cannot reach the gateway at http://127.0.0.1:1');
   });
 });
+
+describe('scoregate score with credentials', () => {
+  let gw: RunningGateway;
+  let key: string;
+  beforeAll(async () => {
+    const keysFile = join(dir, 'auth-keys.json');
+    const made = await run(['keys', 'create', '--role', 'scorer', '--name', 'cli-score'], { AUTH_KEYS_FILE: keysFile });
+    expect(made.code, made.stderr).toBe(0);
+    key = made.stdout.trim();
+    gw = await startGateway({ AUTH_KEYS_FILE: keysFile });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('sends --api-key as a Bearer credential; without it every line is UNAUTHENTICATED, not retried', async () => {
+    const path = join(dir, 'auth.jsonl');
+    writeFileSync(path, JSON.stringify(validTx()) + '\n' + JSON.stringify(validTx()) + '\n');
+    const denied = await run(['score', path, '--url', gw.url, '--json-summary'], { SCOREGATE_API_KEY: '' });
+    expect(denied.code, denied.stderr).toBe(0);
+    expect(outLines(denied.stdout).map((l) => l.error?.code)).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED']);
+    const allowed = await run(['score', path, '--url', gw.url, '--api-key', key, '--json-summary']);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(summaryOf(allowed)).toMatchObject({ lines: 2, outcomes: { scored: 2, error: 0 } });
+  });
+});

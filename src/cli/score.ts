@@ -191,8 +191,9 @@ export async function scoreCommand(args: string[]): Promise<number> {
   const inProcess = p.flag('in-process');
   if (inProcess && str('url') !== undefined) throw new UsageError('score: give --url or --in-process, not both', 'score');
   if (inProcess && batch > 1) throw new UsageError('score: --batch applies to --url (in process, lines scored together share inference runs anyway)', 'score');
-  const apiKey = str('api-key') ?? process.env['SCOREGATE_API_KEY'];
-  const jwt = str('token') ?? process.env['SCOREGATE_TOKEN'];
+  const fromEnv = (name: string): string | undefined => (process.env[name] === '' ? undefined : process.env[name]);
+  const apiKey = str('api-key') ?? fromEnv('SCOREGATE_API_KEY');
+  const jwt = str('token') ?? fromEnv('SCOREGATE_TOKEN');
   if (str('api-key') !== undefined && str('token') !== undefined) throw new UsageError('score: give --api-key or --token, not both (each is sent as Authorization: Bearer)', 'score');
   const token = apiKey ?? jwt ?? null;
   const file = p.positionals[0]!;
