@@ -50,7 +50,7 @@ fi
 step "synthetic stream + features (users=$USERS days=$DAYS seed=$SEED) -> $DATA"
 mkdir -p "$DATA"
 node dist/src/cli/main.js synth --out "$DATA/transactions.jsonl" --users "$USERS" --days "$DAYS" --seed "$SEED"
-node dist/src/cli/main.js features --in "$DATA/transactions.jsonl" --out "$DATA/features.csv"
+node dist/src/cli/main.js features replay --in "$DATA/transactions.jsonl" --out "$DATA/features.csv"
 
 step "train + convert + check + save"
 "$VENV/bin/python" "$MODELS/pipeline/train.py" \

@@ -8,21 +8,21 @@ import type { Config } from './core/config.js';
 import { ScoregateError, errorJson } from './core/errors.js';
 import { Logger } from './core/log.js';
 import { Metrics } from './core/metrics.js';
-import { FeatureEngine } from './features/engine.js';
+import type { FeatureEngine } from './features/engine.js';
 import { attachAdmin } from './http/admin.js';
 import { Exchange } from './http/respond.js';
 import { batchRoute, scoreRoute } from './http/score.js';
 import { type ModelDescriptor } from './models/mlmodel.js';
-import { ModelManager } from './models/manager.js';
+import type { ModelManager } from './models/manager.js';
 import { RegistryFollower } from './models/follower.js';
-import { loadGoldenRows } from './models/golden.js';
 import { HookRoutes } from './http/hooks.js';
 import { AdmissionLimiter } from './admission/limiter.js';
 import { AccessControl } from './auth/access.js';
 import { AuditTrail, FailureBurst, type AuditEntry } from './audit/trail.js';
 import { Auth } from './auth/auth.js';
 import { FALLBACK_REASONS } from './admission/fallback.js';
-import { Scorer } from './scoring/scorer.js';
+import { atRestCipher, buildPipeline } from './scoring/pipeline.js';
+import type { Scorer } from './scoring/scorer.js';
 import type { EventSink } from './sink/events.js';
 import { FileSink } from './sink/file.js';
 import { StreamRoute } from './ws/stream.js';
@@ -32,10 +32,7 @@ import { FeatureFeed } from './kafka/feed.js';
 import { Registry } from './kafka/registry.js';
 import { KafkaSink } from './kafka/sink.js';
 import { Spool } from './sink/spool.js';
-import { loadKeyring, RecordCipher } from './sink/cipher.js';
-import { privacyOptions } from './privacy/index.js';
-import { readFileSync } from 'node:fs';
-import { ConfigError } from './core/config.js';
+import type { RecordCipher } from './sink/cipher.js';
 
 export interface GatewayOptions {
   sink?: EventSink;
@@ -95,13 +92,6 @@ export class Gateway {
     // anything listens; throws ConfigError naming the setting.
     this.auth = Auth.create(config, { onError: (err) => this.log.warn('authentication', { error: err.message }) });
     this.access = new AccessControl(this.auth, config.adminToken);
-    this.engine = new FeatureEngine({
-      maxUsers: config.windowMaxUsers,
-      maxBytes: config.windowMaxBytes,
-      maxEventsPerUser: config.windowMaxEventsPerUser,
-      allowedLatenessMs: config.allowedLatenessMs,
-      seenIdsMax: config.seenIdsMax,
-    });
     this.cipher = atRestCipher(config);
     this.audit = new AuditTrail(config.auditFile, this.cipher);
     const burst = new FailureBurst(config.auditAuthFailuresPerMin, 60_000, (count) =>
@@ -110,14 +100,11 @@ export class Gateway {
     this.access.onUnauthenticated = () => burst.failed('');
     // With Kafka configured, start() swaps in the Kafka sink before anything is scored.
     this.sink = options.sink ?? (config.kafkaBrokers === '' ? new FileSink(config.dataDir, config.sinkFileMaxBytes, this.cipher) : NO_SINK);
-    this.scorer = new Scorer(this.engine, this.sink, this.metrics, {
-      maxAnswers: config.idempotencyMaxAnswers,
-      answerTtlMs: config.idempotencyTtlS * 1000,
-      sinkWaitMs: config.sinkWaitMs,
-      privacy: privacyOptions(tokenKey(config)),
-    });
+    const pipeline = buildPipeline(config, this.sink, this.metrics, this.log);
+    this.engine = pipeline.engine;
+    this.scorer = pipeline.scorer;
+    this.models = pipeline.models;
     this.limiter = new AdmissionLimiter({ targetMs: config.admissionTargetMs, minLimit: config.admissionMinLimit, maxLimit: config.admissionMaxLimit });
-    this.models = new ModelManager(this.scorer, this.metrics, this.log, { workers: config.inferenceWorkers, batchMax: config.inferenceBatchMax, queueMax: config.inferenceQueueMax }, loadGoldenRows());
     this.models.onLifecycle = (e) =>
       this.record({
         user: 'system:model-lifecycle',
@@ -397,27 +384,4 @@ export class Gateway {
     await this.sink.close();
     this.log.info('stopped');
   }
-}
-
-/** The keyring that seals the spool and the local files, from SINK_KEYRING_FILE or SCOREGATE_SINK_KEYRING. */
-function atRestCipher(config: Config): RecordCipher | null {
-  try {
-    const ring = loadKeyring({ file: config.sinkKeyringFile === '' ? null : config.sinkKeyringFile });
-    return ring === null ? null : new RecordCipher(ring);
-  } catch (err) {
-    throw new ConfigError('SINK_KEYRING_FILE', `(or SCOREGATE_SINK_KEYRING) is not a usable keyring: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-/** The secret for join tokens of masked values (PRIVACY_TOKEN_KEY_FILE), or null. */
-function tokenKey(config: Config): Buffer | null {
-  if (config.privacyTokenKeyFile === '') return null;
-  let key: Buffer;
-  try {
-    key = readFileSync(config.privacyTokenKeyFile);
-  } catch (err) {
-    throw new ConfigError('PRIVACY_TOKEN_KEY_FILE', `cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  if (key.length < 32) throw new ConfigError('PRIVACY_TOKEN_KEY_FILE', `must hold at least 32 bytes, holds ${key.length}`);
-  return key;
 }

@@ -70,15 +70,16 @@ describe('keys CLI', () => {
   });
 
   it.each([
-    [['create', '--name', 'x'], /--role is required/],
-    [['create', '--role', 'root', '--name', 'x'], /unknown role "root"/],
-    [['create', '--role', 'scorer'], /--name NAME is required/],
-    [['revoke', '0123456789ab'], /no key "0123456789ab"/],
-    [['rotate'], /use keys create/],
-  ])('refuses %j with a message and exit 1', (args, message) => {
+    [['create', '--name', 'x'], /--role is required/, 2],
+    [['create', '--role', 'root', '--name', 'x'], /unknown role "root"/, 2],
+    [['create', '--role', 'scorer'], /--name NAME is required/, 2],
+    [['create', '--role', 'scorer', '--name', 'x', '--rate', 'fast'], /--rate must be a whole number ≥ 0, got "fast"/, 2],
+    [['revoke', '0123456789ab'], /no key "0123456789ab"/, 1],
+    [['rotate'], /use keys create/, 2],
+  ])('refuses %j with a message (usage errors exit 2, failures 1)', (args, message, code) => {
     cli(['create', '--role', 'scorer', '--name', 'seed']);
     const r = cli(args);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(code);
     expect(r.stderr).toMatch(message);
   });
 

@@ -1,72 +1,74 @@
 #!/usr/bin/env node
 /**
- * scoregate's command line:
- *   serve                  run the gateway (the default)
- *   synth --out F [...]    write a synthetic labelled transaction stream as JSON lines
- *   features --in F --out G  replay a stream through the feature engine into a CSV
- *   config-table           print README's configuration table
- *   keys create|list|revoke  API keys in AUTH_KEYS_FILE (src/auth/keys-cli.ts)
+ * The `scoregate` command: a dispatcher. Each subcommand is one module in this folder, loaded
+ * only when called (the gateway's dependencies stay unloaded for `keys list`). Exit codes: 0
+ * done, 1 failed, 2 usage error (the message names the argument).
  */
-import { parseArgs } from 'node:util';
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
-import { configTable } from '../core/config.js';
-import { generate, SYNTH_DEFAULTS } from '../synth/generator.js';
-import { replayToCsv } from '../features/replay.js';
+import { ConfigError } from '../core/config.js';
+import { UsageError } from './args.js';
 
-async function synth(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      out: { type: 'string' },
-      users: { type: 'string', default: String(SYNTH_DEFAULTS.users) },
-      days: { type: 'string', default: String(SYNTH_DEFAULTS.days) },
-      seed: { type: 'string', default: String(SYNTH_DEFAULTS.seed) },
-      start: { type: 'string', default: new Date(SYNTH_DEFAULTS.startMs).toISOString() },
-    },
-  });
-  if (values.out === undefined) throw new Error('synth: --out FILE is required');
-  const stream = generate({ users: Number(values.users), days: Number(values.days), seed: Number(values.seed), startMs: Date.parse(values.start) });
-  const out = createWriteStream(values.out);
-  for (const t of stream) if (!out.write(JSON.stringify(t) + '\n')) await once(out, 'drain');
-  out.end();
-  await once(out, 'finish');
-  const fraud = stream.reduce((n, t) => n + t.label, 0);
-  console.error(`synth: ${stream.length} transactions, ${fraud} fraud, written to ${values.out}`);
+interface Command {
+  summary: string;
+  /** Resolves with the exit code, or null when the command keeps running (serve). */
+  run: (args: string[]) => Promise<number | null>;
 }
 
-async function features(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { in: { type: 'string' }, out: { type: 'string' } } });
-  if (values.in === undefined || values.out === undefined) throw new Error('features: --in FILE and --out FILE are required');
-  const stats = await replayToCsv(values.in, values.out);
-  console.error(`features: ${stats.rows} rows (${stats.invalid} invalid, ${stats.duplicates} duplicates skipped) written to ${values.out}`);
+const COMMANDS: Record<string, Command> = {
+  serve: { summary: 'run the gateway (the default)', run: async (a) => (await import('./serve.js')).serveCommand(a) },
+  score: { summary: 'score a file of transactions against a gateway or in process', run: async (a) => (await import('./score.js')).scoreCommand(a) },
+  features: { summary: 'features replay: transactions through the feature engine into a CSV', run: async (a) => (await import('./features.js')).featuresCommand(a) },
+  model: { summary: 'model validate DIR: the gateway\'s checks on a model directory', run: async (a) => (await import('./model.js')).modelCommand(a) },
+  keys: { summary: 'keys create|list|revoke: API keys in AUTH_KEYS_FILE', run: async (a) => (await import('./keys.js')).keysCommand(a) },
+  synth: { summary: 'write a synthetic labelled transaction stream', run: async (a) => (await import('./synth.js')).synthCommand(a) },
+  'config-table': { summary: 'print the settings as README\'s table', run: async (a) => (await import('./config-table.js')).configTableCommand(a) },
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
+  return [
+    'Usage: scoregate [command] [options]',
+    '',
+    'A low-latency fraud-scoring gateway, and the tools around it.',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`),
+    '',
+    'scoregate COMMAND --help tells more. Settings are environment variables (scoregate config-table).',
+    '',
+  ].join('\n');
 }
 
-async function main(argv: string[]): Promise<void> {
-  const [cmd = 'serve', ...rest] = argv;
-  switch (cmd) {
-    case 'serve': {
-      const { runMain } = await import('../main.js');
-      await runMain();
-      return;
-    }
-    case 'synth':
-      return synth(rest);
-    case 'features':
-      return features(rest);
-    case 'config-table':
-      console.log(configTable());
-      return;
-    case 'keys': {
-      const { keysCommand } = await import('../auth/keys-cli.js');
-      return keysCommand(rest);
-    }
-    default:
-      throw new Error(`unknown command ${JSON.stringify(cmd)}: use serve, synth, features, config-table or keys`);
+async function main(argv: string[]): Promise<number | null> {
+  const [first, ...rest] = argv;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(help());
+    return 0;
   }
+  // No command, or options only: the gateway (its settings come from the environment).
+  if (first === undefined) return COMMANDS['serve']!.run([]);
+  const cmd = COMMANDS[first];
+  if (cmd === undefined) {
+    throw new UsageError(`unknown command ${JSON.stringify(first)}; valid commands: ${Object.keys(COMMANDS).join(', ')}`);
+  }
+  return cmd.run(rest);
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== null) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`scoregate${err.command === null ? ':' : ''} ${err.message}\n${err.command === null ? 'scoregate --help' : `scoregate ${err.command} --help`} lists what is valid\n`);
+      process.exitCode = 2;
+      return;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`scoregate: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`scoregate: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -26,14 +26,21 @@ export interface ReplayStats {
 }
 
 
-export async function replayToCsv(inPath: string, outPath: string, opts: EngineOptions = REPLAY_ENGINE_OPTIONS): Promise<ReplayStats> {
+/** Told every PROGRESS_EVERY lines how far the replay is: its counts and input bytes read. */
+export type ReplayProgress = (stats: ReplayStats, bytesRead: number) => void;
+const PROGRESS_EVERY = 1000;
+
+export async function replayToCsv(inPath: string, outPath: string, opts: EngineOptions = REPLAY_ENGINE_OPTIONS, onProgress?: ReplayProgress): Promise<ReplayStats> {
   const engine = new FeatureEngine(opts);
   const row = new Float32Array(FEATURE_COUNT);
   const out = createWriteStream(outPath);
   out.write(['transactionId', 'label', ...FEATURE_NAMES].join(',') + '\n');
   const stats: ReplayStats = { rows: 0, invalid: 0, duplicates: 0 };
-  const lines = createInterface({ input: createReadStream(inPath), crlfDelay: Infinity });
+  const input = createReadStream(inPath);
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let n = 0;
   for await (const line of lines) {
+    if (onProgress !== undefined && ++n % PROGRESS_EVERY === 0) onProgress(stats, input.bytesRead);
     if (line.trim() === '') continue;
     const raw = JSON.parse(line) as Record<string, unknown>;
     let tx;

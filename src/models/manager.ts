@@ -13,10 +13,10 @@
 import { redactPaths } from '../core/redact.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
-import { InferencePool, type PoolOptions } from '../inference/pool.js';
+import type { InferencePool, PoolOptions } from '../inference/pool.js';
 import type { Scorer } from '../scoring/scorer.js';
-import { checkGoldenScores } from './golden.js';
-import { readModelDir, type ModelDescriptor } from './mlmodel.js';
+import type { ModelDescriptor } from './mlmodel.js';
+import { validateCandidate } from './validate.js';
 
 /** Where a model comes from: a directory, and the name and version to announce it under. */
 export interface ModelSource {
@@ -145,13 +145,10 @@ export class ModelManager {
     });
   }
 
-  /** Loads and checks a candidate in a pool of its own; rejects with the reason. */
+  /** Loads and checks a candidate in a pool of its own (validate.ts); rejects with the reason. */
   private async candidate(source: ModelSource, action: LifecycleEvent['action'], opts: PoolOptions): Promise<InferencePool> {
-    let pool: InferencePool | null = null;
     try {
-      const desc = await readModelDir(source.dir, source.version);
-      if (source.name !== undefined) desc.name = source.name;
-      pool = await InferencePool.start(desc, opts);
+      const pool = await validateCandidate(source, opts, this.golden);
       if (action !== 'challenger') {
         pool.setObserver({
           batch: (rows, seconds) => {
@@ -160,12 +157,8 @@ export class ModelManager {
           },
         });
       }
-      const scores = await pool.scoreRows(this.golden.rows, this.golden.n);
-      const bad = checkGoldenScores(scores);
-      if (bad !== null) throw new Error(bad);
       return pool;
     } catch (err) {
-      if (pool !== null) await pool.close().catch(() => undefined);
       const reason = err instanceof Error ? err.message : String(err);
       this.metrics.modelRejections.inc({ action });
       this.record({ action, name: source.name ?? null, version: source.version ?? null, origin: source.origin, outcome: 'rejected', reason });

@@ -6,7 +6,8 @@ import type { QualityFlag } from '../quality/checks.js';
 import type { Transaction } from '../quality/transaction.js';
 
 export type RiskCategory = 'HIGH' | 'MEDIUM' | 'LOW';
-export type Source = 'http' | 'ws' | 'kafka';
+/** Where a transaction came in; 'cli' is `scoregate score --in-process` (file sink only, never Kafka). */
+export type Source = 'http' | 'ws' | 'kafka' | 'cli';
 
 export interface LineageStage {
   stage: string;
