@@ -8,7 +8,8 @@
  * - Only answers that were given (200) are remembered; a failure deletes the pending entry so
  *   the client may retry.
  *
- * Bounded by IDEMPOTENCY_MAX_ANSWERS (least recently used evicted first) and IDEMPOTENCY_TTL_S.
+ * Bounded by IDEMPOTENCY_MAX_ANSWERS and by IDEMPOTENCY_MAX_ANSWERS × NOMINAL_ANSWER_BYTES in bytes
+ * (least recently used evicted first), and by IDEMPOTENCY_TTL_S.
  * With Kafka, the answers are rebuilt on start from `transactions.scored` (the event carries the
  * fingerprint and everything the answer held), which is also how answers given by another
  * instance become replayable here.
