@@ -33,10 +33,21 @@ export interface RssOut {
   maxGapMs: number;
 }
 
+/**
+ * VmRSS of `pid` and its descendants: `node dist/src/main.js` is a supervisor whose child, started
+ * with the heap limit, is the gateway (src/main.ts).
+ */
 function vmRssKiB(pid: number): number {
   try {
     const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null ? Number.NaN : Number(m[1]);
+    if (m === null) return Number.NaN;
+    let kib = Number(m[1]);
+    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ')) {
+      if (child.trim() === '') continue;
+      const c = vmRssKiB(Number(child));
+      if (Number.isFinite(c)) kib += c;
+    }
+    return kib;
   } catch {
     return Number.NaN; // gone
   }

@@ -54,13 +54,19 @@ export class FeatureEngine {
   private readonly merchants = new Set<string>();
   private readonly ctx: HistoryContext = { meanLast5: Number.NaN, count24h: 0 };
   lateDropped = 0;
+  /** Σ of every held user's `sized`: the windows' estimated heap bytes, kept ≤ maxBytes. */
+  private heldBytes = 0;
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
+    // Bytes are counted here, not by lru-cache's maxSize: it sizes an entry only when a new value
+    // is set, and a user's history is the same object as it grows. lru-cache bounds the count.
     this.users = new LRUCache<string, UserHistory>({
       max: opts.maxUsers,
-      maxSize: opts.maxBytes,
-      sizeCalculation: (h) => h.bytes(),
+      dispose: (h) => {
+        this.heldBytes -= h.sized;
+        h.sized = 0;
+      },
     });
     this.seen = new SeenIds(opts.seenIdsMax);
   }
@@ -70,7 +76,18 @@ export class FeatureEngine {
   }
 
   get bytes(): number {
-    return this.users.calculatedSize;
+    return this.heldBytes;
+  }
+
+  /**
+   * Counts what `h` (just used, so the most recently seen) costs now and evicts the least
+   * recently seen users while the windows are over their byte budget.
+   */
+  private account(h: UserHistory): void {
+    const b = h.bytes();
+    this.heldBytes += b - h.sized;
+    h.sized = b;
+    while (this.heldBytes > this.opts.maxBytes && this.users.size > 1) this.users.pop();
   }
 
   /** Writes the features of `tx` into `out[off … off+FEATURE_COUNT)` from the history before it. */
@@ -161,8 +178,11 @@ export class FeatureEngine {
     if (!this.seen.add(tx.transactionId)) return 'duplicate';
     let h = this.users.get(tx.userId);
     if (h === undefined) {
-      h = new UserHistory();
+      h = new UserHistory(tx.userId);
+      h.insert(tx.timestamp, tx.amount, tx.merchantId);
       this.users.set(tx.userId, h);
+      this.account(h);
+      return 'added';
     } else if (!replaying && tx.timestamp < h.maxTs - this.opts.allowedLatenessMs) {
       // A replay (windows rebuilt from several topics at once) takes any order: only live
       // traffic is held to the lateness bound.
@@ -174,8 +194,8 @@ export class FeatureEngine {
     // oldest acceptable event time.
     h.pruneBefore(newest - this.opts.allowedLatenessMs - LONGEST_WINDOW_MS);
     h.dropOldestBeyond(this.opts.maxEventsPerUser);
-    // The LRU sizes an entry when it is set: set again when the arrays grew.
-    if (h.insert(tx.timestamp, tx.amount, tx.merchantId)) this.users.set(tx.userId, h);
+    h.insert(tx.timestamp, tx.amount, tx.merchantId);
+    this.account(h);
     return 'added';
   }
 
@@ -185,7 +205,8 @@ export class FeatureEngine {
    */
   forget(tx: FeatureInput, joined = true): void {
     this.seen.delete(tx.transactionId);
-    if (joined) this.users.peek(tx.userId)?.remove(tx.timestamp, tx.amount, tx.merchantId);
+    const h = joined ? this.users.peek(tx.userId) : undefined;
+    if (h !== undefined && h.remove(tx.timestamp, tx.amount, tx.merchantId)) this.account(h);
   }
 
   /** A user's events (oldest first), for tests and window snapshots. */

@@ -10,8 +10,17 @@
  * land at the end in the common in-order case and shift a few slots for late events, so the
  * arrays stay sorted and every window is a contiguous range found by scanning back from the end.
  */
-export const BYTES_PER_EVENT = 8 + 8 + 8; // ts + amount + merchant reference
-export const BYTES_PER_USER = 250; // object, three arrays' headers, LRU entry, key (measured order of magnitude)
+import { stringBytes } from '../core/heap-bytes.js';
+
+/** A slot of capacity: the ts and amount doubles and the merchant reference. */
+export const BYTES_PER_EVENT = 8 + 8 + 8;
+/**
+ * A user's fixed cost besides its key and slots: this object (7 fields, 80 B) and its two boxed
+ * doubles (maxTs, prunedMaxTs: 32 B), three JSArrays (96 B) and their backing stores' headers
+ * (48 B), and the LRU's Map entry (~40 B at the Map's average load). Checked against a
+ * measurement over 200k users by bench/memory-cost.ts (bench/results-memory.md).
+ */
+export const BYTES_PER_USER = 296;
 
 export class UserHistory {
   ts: number[];
@@ -23,8 +32,14 @@ export class UserHistory {
   maxTs = -Infinity;
   /** Time of the newest event dropped by pruning: the previous transaction once all are gone. */
   prunedMaxTs = Number.NaN;
+  /** The key's string (the LRU holds it) and the merchant ids held, as stringBytes counts them. */
+  private readonly keyBytes: number;
+  private merchantBytes = 0;
+  /** What the engine last counted for this user (it counts again after each change). */
+  sized = 0;
 
-  constructor(capacity = 4) {
+  constructor(userId: string, capacity = 4) {
+    this.keyBytes = stringBytes(userId);
     this.ts = new Array<number>(capacity).fill(0.5); // 0.5: start as double arrays, never re-tagged
     this.amount = new Array<number>(capacity).fill(0.5);
     this.merchant = new Array<string | null>(capacity).fill(null);
@@ -38,8 +53,18 @@ export class UserHistory {
     return this.ts.length;
   }
 
+  /**
+   * Heap bytes this user holds, every string counted as its own (a merchant id shared with other
+   * events is overcounted: the safe side of a budget).
+   */
   bytes(): number {
-    return BYTES_PER_USER + this.capacity * BYTES_PER_EVENT;
+    return BYTES_PER_USER + this.keyBytes + this.capacity * BYTES_PER_EVENT + this.merchantBytes;
+  }
+
+  private drop(i: number): void {
+    const m = this.merchant[i]!;
+    if (m !== null) this.merchantBytes -= stringBytes(m);
+    this.merchant[i] = null;
   }
 
   /** Drops events at or before `cutoff`. */
@@ -47,7 +72,7 @@ export class UserHistory {
     let i = this.start;
     while (i < this.end && this.ts[i]! <= cutoff) {
       this.prunedMaxTs = this.ts[i]!;
-      this.merchant[i] = null;
+      this.drop(i);
       i++;
     }
     this.start = i;
@@ -58,7 +83,7 @@ export class UserHistory {
   dropOldestBeyond(max: number): void {
     while (this.length >= max) {
       this.prunedMaxTs = this.ts[this.start]!;
-      this.merchant[this.start] = null;
+      this.drop(this.start);
       this.start++;
     }
   }
@@ -78,6 +103,7 @@ export class UserHistory {
     this.ts[i] = ts;
     this.amount[i] = amount;
     this.merchant[i] = merchant;
+    if (merchant !== null) this.merchantBytes += stringBytes(merchant);
     this.end++;
     if (ts > this.maxTs) this.maxTs = ts;
     return grew;
@@ -87,6 +113,7 @@ export class UserHistory {
   remove(ts: number, amount: number, merchant: string | null): boolean {
     for (let i = this.end - 1; i >= this.start; i--) {
       if (this.ts[i] === ts && this.amount[i] === amount && this.merchant[i] === merchant) {
+        if (merchant !== null) this.merchantBytes -= stringBytes(merchant);
         for (let j = i; j < this.end - 1; j++) {
           this.ts[j] = this.ts[j + 1]!;
           this.amount[j] = this.amount[j + 1]!;

@@ -8,12 +8,32 @@
  * - Only answers that were given (200) are remembered; a failure deletes the pending entry so
  *   the client may retry.
  *
- * Bounded by IDEMPOTENCY_MAX_ANSWERS (least recently used evicted first) and IDEMPOTENCY_TTL_S.
+ * Bounded by IDEMPOTENCY_MAX_ANSWERS and by IDEMPOTENCY_MAX_ANSWERS × NOMINAL_ANSWER_BYTES in bytes
+ * (least recently used evicted first), and by IDEMPOTENCY_TTL_S.
  * With Kafka, the answers are rebuilt on start from `transactions.scored` (the event carries the
  * fingerprint and everything the answer held), which is also how answers given by another
  * instance become replayable here.
  */
 import { LRUCache } from 'lru-cache';
+import { stringBytes } from '../core/heap-bytes.js';
+
+/**
+ * A remembered answer's fixed cost besides its strings (key, fingerprint, body): the
+ * { fp, body } object (40 B) and the LRU's Map entry (~40 B at the Map's average load).
+ * Checked against a measurement by bench/memory-cost.ts (bench/results-memory.md).
+ */
+export const ANSWER_ENTRY_BYTES = 80;
+/**
+ * The answer size IDEMPOTENCY_MAX_ANSWERS is sized for: a 36-character transactionId, its
+ * 22-character fingerprint and a 240-character body (a scored answer with the shipped model's
+ * name and version, one quality flag; measured bodies are 200–260 characters).
+ */
+export const NOMINAL_ANSWER_BYTES = ANSWER_ENTRY_BYTES + stringBytes('x'.repeat(36)) + stringBytes('x'.repeat(22)) + stringBytes('x'.repeat(240));
+
+/** Estimated heap bytes of one remembered answer. */
+export function answerBytes(id: string, fp: string, body: string): number {
+  return ANSWER_ENTRY_BYTES + stringBytes(id) + stringBytes(fp) + stringBytes(body);
+}
 
 export interface Answer {
   /** The result object as JSON, exactly as first answered. */
@@ -39,6 +59,8 @@ const CONFLICT: Lookup = { kind: 'conflict' };
 export interface AnswerStoreOptions {
   maxAnswers: number;
   ttlMs: number;
+  /** Byte budget; default maxAnswers × NOMINAL_ANSWER_BYTES (longer answers: fewer remembered). */
+  maxBytes?: number;
 }
 
 export class AnswerStore {
@@ -47,7 +69,14 @@ export class AnswerStore {
 
   constructor(opts: AnswerStoreOptions) {
     // ttlAutopurge off: expired entries are dropped when touched or evicted, with no timer per entry.
-    this.done = new LRUCache<string, Remembered>({ max: opts.maxAnswers, ttl: opts.ttlMs, ttlAutopurge: false, updateAgeOnGet: false });
+    this.done = new LRUCache<string, Remembered>({
+      max: opts.maxAnswers,
+      maxSize: opts.maxBytes ?? opts.maxAnswers * NOMINAL_ANSWER_BYTES,
+      sizeCalculation: (r, id) => answerBytes(id, r.fp, r.body),
+      ttl: opts.ttlMs,
+      ttlAutopurge: false,
+      updateAgeOnGet: false,
+    });
   }
 
   lookup(id: string, fp: string): Lookup {
@@ -81,6 +110,11 @@ export class AnswerStore {
 
   get size(): number {
     return this.done.size;
+  }
+
+  /** Estimated heap bytes of the remembered answers. */
+  get bytes(): number {
+    return this.done.calculatedSize;
   }
 
   get pendingCount(): number {
