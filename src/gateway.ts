@@ -9,6 +9,7 @@ import { ScoregateError, errorJson } from './core/errors.js';
 import { Logger } from './core/log.js';
 import { Metrics } from './core/metrics.js';
 import type { FeatureEngine } from './features/engine.js';
+import { attachApiDocs, DOC_ROUTES } from './api/routes.js';
 import { attachAdmin } from './http/admin.js';
 import { Exchange } from './http/respond.js';
 import { batchRoute, scoreRoute } from './http/score.js';
@@ -61,6 +62,9 @@ const ROUTES: Record<string, string> = {
   ...OIP_ROUTES,
   '/ui': 'GET',
   '/v1/status': 'GET',
+  '/v1/users/:userId/window': 'GET',
+  '/v1/stream': 'GET',
+  ...DOC_ROUTES,
 };
 
 export class Gateway {
@@ -210,9 +214,15 @@ export class Gateway {
     this.stream.attach(app);
     attachOip(app, this.config, { active: () => this.scorer.pool, challenger: () => this.scorer.challenger, authorize: (a) => this.access.check(a, 'scorer') });
     attachStatusPage(app, { metrics: m, models: () => this.models.status(), notReadyReason: () => this.notReadyReason(), kafka: this.config.kafkaBrokers !== '', access: this.access });
+    // uWS passes a GET without the WebSocket handshake on to the next handler: say what is missing.
+    app.get('/v1/stream', (res) => {
+      new Exchange(res).send(426, errorJson('UPGRADE_REQUIRED'), false, 'application/json', 'upgrade', 'websocket');
+    });
+    attachApiDocs(app, this.config);
     for (const [path, method] of Object.entries(ROUTES)) {
       app.any(path, (res) => {
-        new Exchange(res).sendError(new ScoregateError('METHOD_NOT_ALLOWED', `${path} takes ${method}`), true);
+        // RFC 9110 §15.5.6: a 405 names the allowed methods in Allow.
+        new Exchange(res).send(405, errorJson('METHOD_NOT_ALLOWED', `${path} takes ${method}`), true, 'application/json', 'allow', method);
       });
     }
     app.any('/*', (res, req) => {

@@ -23,6 +23,7 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'content-type must be application/json' },
   NOT_FOUND: { status: 404, message: 'no such route' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this route' },
+  UPGRADE_REQUIRED: { status: 426, message: 'this route is a WebSocket: send the upgrade handshake (Upgrade: websocket)' },
   NOT_READY: { status: 503, message: 'the gateway is not ready: model not loaded and warmed yet' },
   OVERLOADED: { status: 503, message: 'the gateway is at its admission limit: retry after the Retry-After delay' },
   SINK_FULL: { status: 503, message: 'the event spool is full (Kafka unreachable for too long): scoring is refused rather than losing events' },

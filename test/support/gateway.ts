@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expectMatchesOpenApi } from './openapi.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), import.meta.url.includes('/dist/') ? '../../..' : '../..');
 export const MAIN = join(ROOT, 'dist/src/main.js');
@@ -109,6 +110,8 @@ export function validTx(over: Record<string, unknown> = {}): Record<string, unkn
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown; text: string; headers: Headers }> {
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await r.text();
+  // Every answer the HTTP tests read is checked against the served API description.
+  await expectMatchesOpenApi('POST', new URL(url).pathname, r.status, r.headers, text);
   let json: unknown;
   try {
     json = JSON.parse(text);
