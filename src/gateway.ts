@@ -12,6 +12,7 @@ import type { FeatureEngine } from './features/engine.js';
 import { attachApiDocs, DOC_ROUTES } from './api/routes.js';
 import { attachAdmin } from './http/admin.js';
 import { Exchange } from './http/respond.js';
+import { createApp, schemeOf } from './http/tls.js';
 import { batchRoute, scoreRoute } from './http/score.js';
 import { type ModelDescriptor } from './models/mlmodel.js';
 import type { ModelManager } from './models/manager.js';
@@ -31,6 +32,8 @@ import { attachStatusPage } from './ui/routes.js';
 import { Kafka, logLevel } from 'kafkajs';
 import { FeatureFeed } from './kafka/feed.js';
 import { Registry } from './kafka/registry.js';
+import { kafkaSecurity, registryCredentials } from './kafka/security.js';
+import { mlflowClientOptions } from './models/mlflow-credentials.js';
 import { KafkaSink } from './kafka/sink.js';
 import { Spool } from './sink/spool.js';
 import type { RecordCipher } from './sink/cipher.js';
@@ -126,6 +129,7 @@ export class Gateway {
             championAlias: config.mlflowChampionAlias,
             challengerAlias: config.mlflowChallengerAlias,
             cacheDir: config.modelCacheDir,
+            client: mlflowClientOptions(config),
           });
     this.stream = new StreamRoute(this.scorer, this.metrics, {
       idleTimeoutS: config.wsIdleTimeoutS,
@@ -168,7 +172,7 @@ export class Gateway {
   }
 
   private buildApp(): TemplatedApp {
-    const app = uWS.App();
+    const app = createApp(this.config); // uWS.App(), or SSLApp with TLS_CERT_FILE/TLS_KEY_FILE
     const m = this.metrics;
     // Label children resolved once: observing a histogram by label object hashes it per call.
     const children = new Map<string, ReturnType<typeof m.requestSeconds.labels>>();
@@ -291,8 +295,9 @@ export class Gateway {
       requestTimeout: 10_000,
       logLevel: logLevel.NOTHING,
       retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2000 },
+      ...kafkaSecurity(c), // KAFKA_SSL, KAFKA_SASL_*
     });
-    const registry = new Registry(c.schemaRegistryUrl);
+    const registry = new Registry(c.schemaRegistryUrl, registryCredentials(c));
     let ids;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -349,7 +354,7 @@ export class Gateway {
         if (!token) return reject(new Error(`cannot listen on ${this.config.host}:${this.config.port} (PORT): address in use or not allowed`));
         this.listenSocket = token;
         this.port = uWS.us_socket_local_port(token);
-        this.log.info('listening', { host: this.config.host, port: this.port });
+        this.log.info('listening', { host: this.config.host, port: this.port, scheme: schemeOf(this.config) });
         resolve();
       });
     });

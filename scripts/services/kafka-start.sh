@@ -7,6 +7,11 @@
 #          --new-ports-if-busy  if the saved ports are taken by something else,
 #                       pick new ones instead of failing (used by up.sh)
 # Env: KAFKA_EXTRA_PROPS (lines appended to server.properties; remembered in the state dir),
+#      KAFKA_SASL_SSL_KEYSTORE, KAFKA_SASL_SSL_KEYSTORE_PASSWORD, KAFKA_SASL_USERS: a second
+#        listener, SASL_SSL on its own loopback port (KAFKA_SASL_SSL_BROKERS in the env file),
+#        with the PKCS12 keystore (server key and chain) and the users "name:password,…", each
+#        both a PLAIN user and SCRAM-SHA-256/512 credentials (added when storage is formatted);
+#        remembered in the state dir like KAFKA_EXTRA_PROPS,
 #      KAFKA_HEAP_OPTS, KAFKA_JAVA, KAFKA_START_TIMEOUT, SERVICES_DIR
 set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -55,6 +60,33 @@ else
   # Extra settings are remembered so a restart from another shell keeps them.
   EXTRA="$KAFKA_STATE/extra.properties"
   if [[ -n "${KAFKA_EXTRA_PROPS:-}" ]]; then printf '%s\n' "$KAFKA_EXTRA_PROPS" >"$EXTRA"; fi
+  SASL_SSL_STATE="$KAFKA_STATE/sasl-ssl.env"
+  if [[ -n "${KAFKA_SASL_SSL_KEYSTORE:-}" ]]; then
+    [[ -f "$KAFKA_SASL_SSL_KEYSTORE" ]] || die "KAFKA_SASL_SSL_KEYSTORE $KAFKA_SASL_SSL_KEYSTORE not found"
+    [[ -n "${KAFKA_SASL_SSL_KEYSTORE_PASSWORD:-}" && -n "${KAFKA_SASL_USERS:-}" ]] \
+      || die "KAFKA_SASL_SSL_KEYSTORE needs KAFKA_SASL_SSL_KEYSTORE_PASSWORD and KAFKA_SASL_USERS"
+    printf 'KAFKA_SASL_SSL_KEYSTORE=%q\nKAFKA_SASL_SSL_KEYSTORE_PASSWORD=%q\nKAFKA_SASL_USERS=%q\n' \
+      "$KAFKA_SASL_SSL_KEYSTORE" "$KAFKA_SASL_SSL_KEYSTORE_PASSWORD" "$KAFKA_SASL_USERS" >"$SASL_SSL_STATE"
+    chmod 600 "$SASL_SSL_STATE"
+  fi
+  SPORT=""
+  FORMAT_SCRAM=()
+  if [[ -f "$SASL_SSL_STATE" ]]; then
+    # shellcheck disable=SC1090
+    . "$SASL_SSL_STATE"
+    [[ -f "$KAFKA_SASL_SSL_PORT" ]] || free_ports 1 >"$KAFKA_SASL_SSL_PORT"
+    read -r SPORT <"$KAFKA_SASL_SSL_PORT"
+    ports_free "$SPORT" || die "SASL_SSL port $SPORT on 127.0.0.1 is in use by another process"
+    PLAIN_USERS=""
+    IFS=',' read -r -a PAIRS <<<"$KAFKA_SASL_USERS"
+    for pair in "${PAIRS[@]}"; do
+      [[ "$pair" =~ ^([A-Za-z0-9._-]+):([A-Za-z0-9._-]+)$ ]] || die "KAFKA_SASL_USERS: '$pair' is not name:password (letters, digits, . _ -)"
+      PLAIN_USERS+=" user_${BASH_REMATCH[1]}=\"${BASH_REMATCH[2]}\""
+      for m in SCRAM-SHA-256 SCRAM-SHA-512; do
+        FORMAT_SCRAM+=(--add-scram "$m=[name=${BASH_REMATCH[1]},password=${BASH_REMATCH[2]}]")
+      done
+    done
+  fi
   # Regenerated on every start from the saved ports (same ports => same config).
   {
     cat <<PROPS
@@ -87,6 +119,22 @@ log.retention.hours=24
 broker.session.timeout.ms=4000
 broker.heartbeat.interval.ms=1000
 PROPS
+    if [[ -n "$SPORT" ]]; then
+      # Later keys win: the same listeners plus SASL_SSL (clients only; brokers and the
+      # controller keep talking PLAINTEXT on loopback).
+      cat <<SASL
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT,SASL_SSL://127.0.0.1:$SPORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SASL_SSL://127.0.0.1:$SPORT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.ssl.keystore.type=PKCS12
+listener.name.sasl_ssl.ssl.keystore.location=$KAFKA_SASL_SSL_KEYSTORE
+listener.name.sasl_ssl.ssl.keystore.password=$KAFKA_SASL_SSL_KEYSTORE_PASSWORD
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$PLAIN_USERS;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+SASL
+    fi
     # Extra/override settings, newline separated (later keys win).
     if [[ -f "$EXTRA" ]]; then cat "$EXTRA"; fi
   } >"$PROPS"
@@ -112,11 +160,12 @@ L4J
     CLUSTER_ID="$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
     log "formatting KRaft storage (cluster id $CLUSTER_ID)"
     # shellcheck disable=SC2086
+    # SCRAM credentials live in the KRaft metadata: written by the format (--add-scram).
     "$JAVA" -Xmx256m $LOG4J_OPT -cp "$CP" kafka.tools.StorageTool format \
-      --config "$PROPS" --cluster-id "$CLUSTER_ID" --ignore-formatted >>"$KAFKA_LOG" 2>&1 \
+      --config "$PROPS" --cluster-id "$CLUSTER_ID" --ignore-formatted ${FORMAT_SCRAM[@]+"${FORMAT_SCRAM[@]}"} >>"$KAFKA_LOG" 2>&1 \
       || { log_tail kafka "$KAFKA_LOG"; die "kafka storage format failed"; }
   fi
-  log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$PORT (controller $CPORT)"
+  log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$PORT (controller $CPORT${SPORT:+, SASL_SSL $SPORT})"
   # shellcheck disable=SC2086
   start_detached "$KAFKA_PIDFILE" "$KAFKA_LOG" \
     "$JAVA" $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \

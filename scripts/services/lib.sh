@@ -30,6 +30,7 @@ KAFKA_STATE="$SERVICES_DIR/kafka"          # data + generated config
 KAFKA_PIDFILE="$SERVICES_DIR/kafka.pid"
 KAFKA_LOG="$SERVICES_DIR/kafka.log"
 KAFKA_PORTS="$SERVICES_DIR/kafka.ports"    # "<broker port> <controller port>"
+KAFKA_SASL_SSL_PORT="$SERVICES_DIR/kafka-sasl-ssl.port" # the SASL_SSL listener's, when it has one
 REGISTRY_PIDFILE="$SERVICES_DIR/registry.pid"
 REGISTRY_LOG="$SERVICES_DIR/registry.log"
 REGISTRY_PORTS="$SERVICES_DIR/registry.ports" # "<http port> <management port>"
@@ -179,14 +180,16 @@ log_tail() {
 
 # write_env : (re)writes $ENV_FILE from the port/pid files present
 write_env() {
-  local kport="" rport="" kpid="" rpid=""
+  local kport="" rport="" kpid="" rpid="" sport=""
   [[ -f "$KAFKA_PORTS" ]] && read -r kport _ <"$KAFKA_PORTS"
+  [[ -f "$KAFKA_SASL_SSL_PORT" ]] && read -r sport <"$KAFKA_SASL_SSL_PORT"
   [[ -f "$REGISTRY_PORTS" ]] && read -r rport _ <"$REGISTRY_PORTS"
   [[ -f "$KAFKA_PIDFILE" ]] && kpid="$(cat "$KAFKA_PIDFILE")"
   [[ -f "$REGISTRY_PIDFILE" ]] && rpid="$(cat "$REGISTRY_PIDFILE")"
   {
     echo "export SERVICES_DIR=$SERVICES_DIR"
     [[ -n "$kport" ]] && echo "export KAFKA_BROKERS=127.0.0.1:$kport"
+    [[ -n "$sport" ]] && echo "export KAFKA_SASL_SSL_BROKERS=127.0.0.1:$sport"
     [[ -n "$rport" ]] && echo "export SCHEMA_REGISTRY_URL=http://127.0.0.1:$rport/apis/ccompat/v7"
     [[ -n "$kpid" ]] && echo "export KAFKA_PID=$kpid"
     [[ -n "$rpid" ]] && echo "export SCHEMA_REGISTRY_PID=$rpid"

@@ -32,10 +32,18 @@ export interface StartServicesOptions {
   env?: Record<string, string>;
   /** Receives the scripts' stderr/stdout after each call. Default: silent. */
   log?: (text: string) => void;
+  /**
+   * A second Kafka listener, SASL_SSL on its own port (Services.kafkaSaslSslBrokers): the
+   * broker's PKCS12 keystore (key and chain) and its password, and users (name → password),
+   * each a PLAIN user and SCRAM-SHA-256/512 credentials. Names and passwords: letters, digits, . _ -
+   */
+  saslSsl?: { keystore: string; keystorePassword: string; users: Record<string, string> };
 }
 
 export interface Services {
   kafkaBrokers: string;
+  /** host:port of the SASL_SSL listener, with the saslSsl option. */
+  kafkaSaslSslBrokers: string | undefined;
   registryUrl: string;
   servicesDir: string;
   kafkaPid(): number | undefined;
@@ -104,7 +112,16 @@ export async function startServices(opts: StartServicesOptions = {}): Promise<Se
   const servicesDir = isAbsolute(rel) ? rel : resolve(REPO_ROOT, rel);
   const cleanOnStop = opts.cleanOnStop ?? !explicitDir;
   const killOnExit = opts.killOnExit ?? true;
-  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, SERVICES_DIR: servicesDir };
+  const sasl = opts.saslSsl;
+  const saslEnv: Record<string, string> =
+    sasl === undefined
+      ? {}
+      : {
+          KAFKA_SASL_SSL_KEYSTORE: sasl.keystore,
+          KAFKA_SASL_SSL_KEYSTORE_PASSWORD: sasl.keystorePassword,
+          KAFKA_SASL_USERS: Object.entries(sasl.users).map(([name, password]) => `${name}:${password}`).join(','),
+        };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, ...saslEnv, SERVICES_DIR: servicesDir };
   const log = opts.log;
   const run = (name: string, ...args: string[]): Promise<ScriptResult> => runScript(name, args, env, log);
 
@@ -150,8 +167,15 @@ export async function startServices(opts: StartServicesOptions = {}): Promise<Se
     return next;
   };
 
+  const kafkaSaslSslBrokers = vars.get('KAFKA_SASL_SSL_BROKERS');
+  if (sasl !== undefined && kafkaSaslSslBrokers === undefined) {
+    await run('down.sh').catch(() => undefined);
+    throw new Error(`no SASL_SSL listener in ${join(servicesDir, 'env')}`);
+  }
+
   return {
     kafkaBrokers,
+    kafkaSaslSslBrokers,
     registryUrl,
     servicesDir,
     kafkaPid: () => readPid(kafkaPidFile),

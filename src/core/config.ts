@@ -90,9 +90,26 @@ export interface Config {
   authRateBurst: number;
   authMetrics: 'open' | 'protected';
   wsAllowedOrigins: string;
+  // TLS and credentials (issue 9): HTTPS/WSS, Kafka SASL_SSL, registry and MLflow credentials.
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  tlsKeyPassphrase: string;
+  kafkaSsl: boolean;
+  kafkaSslCaFile: string;
+  kafkaSaslMechanism: '' | 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  kafkaSaslUsername: string;
+  kafkaSaslPassword: string;
+  kafkaSaslPasswordFile: string;
+  schemaRegistryUsername: string;
+  schemaRegistryPassword: string;
+  schemaRegistryCaFile: string;
+  mlflowTrackingToken: string;
+  mlflowTrackingUsername: string;
+  mlflowTrackingPassword: string;
+  mlflowTrackingServerCertPath: string;
 }
 
-type Kind = 'int' | 'string' | 'path' | 'enum';
+type Kind = 'int' | 'string' | 'path' | 'enum' | 'bool';
 interface Setting<K extends keyof Config> {
   env: string;
   key: K;
@@ -184,6 +201,25 @@ export const SETTINGS = [
   s({ env: 'AUTH_RATE_BURST', key: 'authRateBurst', kind: 'int', def: 0, min: 0, max: 10_000_000, doc: 'token bucket size per credential; 0: equal to AUTH_RATE_PER_S' }),
   s({ env: 'AUTH_METRICS', key: 'authMetrics', kind: 'enum', def: 'open', values: ['open', 'protected'], doc: 'GET /metrics and GET /v1/status open to all, or protected: the metrics role (when credentials are configured)' }),
   s({ env: 'WS_ALLOWED_ORIGINS', key: 'wsAllowedOrigins', kind: 'string', def: '', allowEmpty: true, doc: 'comma-separated Origins allowed to open the WebSocket (e.g. https://app.example.com), * for any; empty: none (clients that send no Origin are not browsers and pass)' }),
+  // TLS and credentials (issue 9; src/http/tls.ts, src/kafka/security.ts). Names follow what
+  // Confluent Cloud and Databricks users already have (MLFLOW_TRACKING_* are MLflow's own
+  // variables); cross-setting checks are at the end of loadConfig.
+  s({ env: 'TLS_CERT_FILE', key: 'tlsCertFile', kind: 'string', def: '', allowEmpty: true, doc: 'PEM certificate (chain) of the HTTPS/WSS listener; with TLS_KEY_FILE the gateway serves only HTTPS and WSS; empty: plain HTTP' }),
+  s({ env: 'TLS_KEY_FILE', key: 'tlsKeyFile', kind: 'string', def: '', allowEmpty: true, doc: 'PEM private key of TLS_CERT_FILE (both or neither)' }),
+  s({ env: 'TLS_KEY_PASSPHRASE', key: 'tlsKeyPassphrase', kind: 'string', def: '', allowEmpty: true, doc: 'passphrase of an encrypted TLS_KEY_FILE' }),
+  s({ env: 'KAFKA_SSL', key: 'kafkaSsl', kind: 'bool', def: false, doc: 'connect to the brokers over TLS (true for Confluent Cloud, SASL_SSL)' }),
+  s({ env: 'KAFKA_SSL_CA_FILE', key: 'kafkaSslCaFile', kind: 'string', def: '', allowEmpty: true, doc: 'PEM CA bundle the brokers\' certificates must chain to (needs KAFKA_SSL=true); empty: the system\'s CAs' }),
+  s({ env: 'KAFKA_SASL_MECHANISM', key: 'kafkaSaslMechanism', kind: 'enum', def: '', values: ['', 'plain', 'scram-sha-256', 'scram-sha-512'], doc: 'SASL mechanism: plain (Confluent Cloud API keys), scram-sha-256 or scram-sha-512; empty: no SASL' }),
+  s({ env: 'KAFKA_SASL_USERNAME', key: 'kafkaSaslUsername', kind: 'string', def: '', allowEmpty: true, doc: 'SASL user name (Confluent Cloud: the API key); required with KAFKA_SASL_MECHANISM' }),
+  s({ env: 'KAFKA_SASL_PASSWORD', key: 'kafkaSaslPassword', kind: 'string', def: '', allowEmpty: true, doc: 'SASL password (Confluent Cloud: the API secret); or KAFKA_SASL_PASSWORD_FILE' }),
+  s({ env: 'KAFKA_SASL_PASSWORD_FILE', key: 'kafkaSaslPasswordFile', kind: 'string', def: '', allowEmpty: true, doc: 'file holding the SASL password (one trailing newline ignored), instead of KAFKA_SASL_PASSWORD' }),
+  s({ env: 'SCHEMA_REGISTRY_USERNAME', key: 'schemaRegistryUsername', kind: 'string', def: '', allowEmpty: true, doc: 'basic-auth user of the schema registry (Confluent Cloud: the Schema Registry API key); empty: no credentials' }),
+  s({ env: 'SCHEMA_REGISTRY_PASSWORD', key: 'schemaRegistryPassword', kind: 'string', def: '', allowEmpty: true, doc: 'basic-auth password of the schema registry (the API secret); required with SCHEMA_REGISTRY_USERNAME' }),
+  s({ env: 'SCHEMA_REGISTRY_CA_FILE', key: 'schemaRegistryCaFile', kind: 'string', def: '', allowEmpty: true, doc: 'PEM CA bundle the https schema registry\'s certificate must chain to; empty: the system\'s CAs' }),
+  s({ env: 'MLFLOW_TRACKING_TOKEN', key: 'mlflowTrackingToken', kind: 'string', def: '', allowEmpty: true, doc: 'bearer token for the MLflow tracking server (Databricks: a personal access or service principal token)' }),
+  s({ env: 'MLFLOW_TRACKING_USERNAME', key: 'mlflowTrackingUsername', kind: 'string', def: '', allowEmpty: true, doc: 'basic-auth user for the MLflow tracking server (mlflow server --app-name basic-auth); not with MLFLOW_TRACKING_TOKEN' }),
+  s({ env: 'MLFLOW_TRACKING_PASSWORD', key: 'mlflowTrackingPassword', kind: 'string', def: '', allowEmpty: true, doc: 'basic-auth password for MLFLOW_TRACKING_USERNAME' }),
+  s({ env: 'MLFLOW_TRACKING_SERVER_CERT_PATH', key: 'mlflowTrackingServerCertPath', kind: 'string', def: '', allowEmpty: true, doc: 'PEM CA bundle the https MLflow server\'s certificate must chain to; empty: the system\'s CAs' }),
 ] as const;
 
 export class ConfigError extends Error {
@@ -204,7 +240,10 @@ function parseOne(setting: Setting<keyof Config>, raw: string): Config[keyof Con
     }
     case 'enum':
       if (!setting.values?.includes(raw)) throw new ConfigError(setting.env, `must be one of ${setting.values?.join(', ')}, got ${JSON.stringify(raw)}`);
-      return raw as Config['logLevel'] | Config['spoolFsync'] | Config['authMetrics'];
+      return raw as Config['logLevel'] | Config['spoolFsync'] | Config['authMetrics'] | Config['kafkaSaslMechanism'];
+    case 'bool':
+      if (raw !== 'true' && raw !== 'false') throw new ConfigError(setting.env, `must be true or false, got ${JSON.stringify(raw)}`);
+      return raw === 'true';
     case 'path':
       if (raw.trim() === '') throw new ConfigError(setting.env, 'must not be empty');
       return resolve(raw);
@@ -236,6 +275,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (config.kafkaBrokers !== '' && !config.kafkaBrokers.split(',').every((b) => /^[^\s:,]+:\d{1,5}$/.test(b.trim()))) {
     throw new ConfigError('KAFKA_BROKERS', `must be host:port[,host:port…], got ${JSON.stringify(config.kafkaBrokers)}`);
+  }
+  // TLS and credentials: settings that only make sense together.
+  if ((config.tlsCertFile === '') !== (config.tlsKeyFile === '')) {
+    throw config.tlsCertFile === '' ? new ConfigError('TLS_CERT_FILE', 'must be set when TLS_KEY_FILE is set') : new ConfigError('TLS_KEY_FILE', 'must be set when TLS_CERT_FILE is set');
+  }
+  if (config.tlsCertFile === '' && config.tlsKeyPassphrase !== '') throw new ConfigError('TLS_KEY_PASSPHRASE', 'needs TLS_KEY_FILE');
+  if (config.kafkaSslCaFile !== '' && !config.kafkaSsl) throw new ConfigError('KAFKA_SSL_CA_FILE', 'needs KAFKA_SSL=true');
+  if (config.kafkaSaslMechanism === '') {
+    const stray = config.kafkaSaslUsername !== '' ? 'KAFKA_SASL_USERNAME' : config.kafkaSaslPassword !== '' ? 'KAFKA_SASL_PASSWORD' : config.kafkaSaslPasswordFile !== '' ? 'KAFKA_SASL_PASSWORD_FILE' : null;
+    if (stray !== null) throw new ConfigError(stray, 'needs KAFKA_SASL_MECHANISM (plain, scram-sha-256 or scram-sha-512)');
+  } else {
+    if (config.kafkaSaslUsername === '') throw new ConfigError('KAFKA_SASL_USERNAME', `must be set when KAFKA_SASL_MECHANISM is ${config.kafkaSaslMechanism}`);
+    if ((config.kafkaSaslPassword === '') === (config.kafkaSaslPasswordFile === '')) {
+      throw new ConfigError('KAFKA_SASL_PASSWORD', `(or KAFKA_SASL_PASSWORD_FILE, one of them) must be set when KAFKA_SASL_MECHANISM is ${config.kafkaSaslMechanism}`);
+    }
+  }
+  if ((config.schemaRegistryUsername === '') !== (config.schemaRegistryPassword === '')) {
+    throw new ConfigError(config.schemaRegistryUsername === '' ? 'SCHEMA_REGISTRY_USERNAME' : 'SCHEMA_REGISTRY_PASSWORD', 'and its pair must be set together');
+  }
+  if ((config.mlflowTrackingUsername === '') !== (config.mlflowTrackingPassword === '')) {
+    throw new ConfigError(config.mlflowTrackingUsername === '' ? 'MLFLOW_TRACKING_USERNAME' : 'MLFLOW_TRACKING_PASSWORD', 'and its pair must be set together');
+  }
+  if (config.mlflowTrackingToken !== '' && config.mlflowTrackingUsername !== '') {
+    throw new ConfigError('MLFLOW_TRACKING_TOKEN', 'and MLFLOW_TRACKING_USERNAME are exclusive (bearer or basic authentication, not both)');
   }
   return config;
 }

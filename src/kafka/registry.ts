@@ -4,27 +4,41 @@
  * Decoding of incoming Confluent-framed Avro uses @kafkajs/confluent-schema-registry, which
  * fetches and caches writer schemas by id.
  */
+import { Agent as HttpsAgent } from 'node:https';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { Agent as FetchAgent, fetch, type Dispatcher } from 'undici';
 import { readSchema } from './avro.js';
+import type { RegistryCredentials } from './security.js';
 
 export interface SchemaIds {
   scored: number;
   dlq: number;
 }
 
-async function setCompatibility(url: string, subject: string, level: 'BACKWARD'): Promise<void> {
-  const r = await fetch(`${url.replace(/\/$/, '')}/config/${encodeURIComponent(subject)}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-    body: JSON.stringify({ compatibility: level }),
-  });
-  if (!r.ok) throw new Error(`schema registry refused compatibility ${level} for ${subject}: HTTP ${r.status} ${await r.text()}`);
-}
-
 export class Registry {
   readonly client: SchemaRegistry;
-  constructor(readonly url: string) {
-    this.client = new SchemaRegistry({ host: url });
+  /** Headers and dispatcher of the calls the client library does not make (compatibility). */
+  private readonly headers: Record<string, string>;
+  private readonly dispatcher: Dispatcher | undefined;
+
+  constructor(readonly url: string, credentials: RegistryCredentials = {}) {
+    const { auth, ca } = credentials;
+    // The client library speaks through node:https (mappersmith), our own call through undici:
+    // each gets the CA its way.
+    this.client = new SchemaRegistry({ host: url, ...(auth === undefined ? {} : { auth }), ...(ca === undefined ? {} : { agent: new HttpsAgent({ ca, keepAlive: true }) }) });
+    this.dispatcher = ca === undefined ? undefined : new FetchAgent({ connect: { ca } });
+    this.headers = { 'content-type': 'application/vnd.schemaregistry.v1+json' };
+    if (auth !== undefined) this.headers['authorization'] = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  }
+
+  private async setCompatibility(subject: string, level: 'BACKWARD'): Promise<void> {
+    const r = await fetch(`${this.url.replace(/\/$/, '')}/config/${encodeURIComponent(subject)}`, {
+      method: 'PUT',
+      headers: this.headers,
+      body: JSON.stringify({ compatibility: level }),
+      ...(this.dispatcher === undefined ? {} : { dispatcher: this.dispatcher }),
+    });
+    if (!r.ok) throw new Error(`schema registry refused compatibility ${level} for ${subject}: HTTP ${r.status} ${await r.text()}`);
   }
 
   /** Registers the two output schemas (idempotent: the same schema gets the same id). */
@@ -35,7 +49,7 @@ export class Registry {
   }
 
   async register(subject: string, schema: string): Promise<number> {
-    await setCompatibility(this.url, subject, 'BACKWARD');
+    await this.setCompatibility(subject, 'BACKWARD');
     const { id } = await this.client.register({ type: SchemaType.AVRO, schema }, { subject });
     return id;
   }

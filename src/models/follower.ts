@@ -7,7 +7,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import type { ModelManager } from './manager.js';
-import { MlflowClient } from './mlflow-client.js';
+import { MlflowClient, type MlflowClientOptions } from './mlflow-client.js';
 
 export interface FollowerOptions {
   trackingUri: string;
@@ -15,6 +15,8 @@ export interface FollowerOptions {
   championAlias: string;
   challengerAlias: string;
   cacheDir: string;
+  /** Credentials and CA of the tracking server. */
+  client?: MlflowClientOptions;
 }
 
 export class RegistryFollower {
@@ -27,7 +29,7 @@ export class RegistryFollower {
     private readonly log: Logger,
     readonly opts: FollowerOptions,
   ) {
-    this.client = new MlflowClient(opts.trackingUri);
+    this.client = new MlflowClient(opts.trackingUri, opts.client);
   }
 
   private async fetch(version: string): Promise<string> {

@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
+import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 
 export interface ModelVersionInfo {
   name: string;
@@ -30,8 +31,12 @@ export interface ModelVersionInfo {
 }
 
 export interface MlflowClientOptions {
-  /** Sent as `Authorization: Bearer <token>`. */
+  /** Sent as `Authorization: Bearer <token>` (Databricks: a personal access or service principal token). */
   token?: string;
+  /** Sent as `Authorization: Basic …` (`mlflow server --app-name basic-auth`); not with token. */
+  basic?: { username: string; password: string };
+  /** PEM CA bundle an https server's certificate must chain to; absent: the system's CAs. */
+  ca?: Buffer;
   /** Per request (a file download counts as one request); default 30 s. */
   timeoutMs?: number;
 }
@@ -76,11 +81,17 @@ export class MlflowClient {
   private readonly base: string;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
+  private readonly dispatcher: Dispatcher | undefined;
 
   constructor(trackingUri: string, opts: MlflowClientOptions = {}) {
     this.base = trackingUri.replace(/\/+$/, '');
-    this.headers = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
+    this.headers = opts.token
+      ? { authorization: `Bearer ${opts.token}` }
+      : opts.basic
+        ? { authorization: `Basic ${Buffer.from(`${opts.basic.username}:${opts.basic.password}`).toString('base64')}` }
+        : {};
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.dispatcher = opts.ca === undefined ? undefined : new Agent({ connect: { ca: opts.ca } });
   }
 
   /** GET /api/2.0/mlflow/registered-models/alias: the version `alias` points at. */
@@ -223,7 +234,7 @@ export class MlflowClient {
     const url = `${this.base}${path}${qs ? `?${qs}` : ''}`;
     let res: Response;
     try {
-      res = await fetch(url, { headers: this.headers, signal: AbortSignal.timeout(this.timeoutMs) });
+      res = await fetch(url, { headers: this.headers, signal: AbortSignal.timeout(this.timeoutMs), ...(this.dispatcher === undefined ? {} : { dispatcher: this.dispatcher }) });
     } catch (err) {
       const cause = (err as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : String((err as Error & { cause?: unknown }).cause ?? err);
       throw new MlflowError(`${what}: ${this.base} unreachable: ${cause}`);

@@ -7,13 +7,17 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { expectMatchesOpenApi } from './openapi.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), import.meta.url.includes('/dist/') ? '../../..' : '../..');
 export const MAIN = join(ROOT, 'dist/src/main.js');
 
 export interface RunningGateway {
+  /** http://127.0.0.1:port, or https:// when the gateway was started with TLS_CERT_FILE. */
   url: string;
+  /** With TLS: an undici dispatcher that trusts the test CA (for undici's fetch). */
+  dispatcher: Agent | undefined;
   port: number;
   dataDir: string;
   /** The environment the process was started with (for loadConfig: the settings it runs with). */
@@ -40,7 +44,13 @@ export const TEST_DEFAULTS: Record<string, string> = {
   ADMISSION_MAX_LIMIT: '1000000',
 };
 
-export async function startGateway(env: Record<string, string> = {}, opts: { waitReady?: boolean } = {}): Promise<RunningGateway> {
+export interface StartOptions {
+  waitReady?: boolean;
+  /** With TLS_CERT_FILE: the CA (PEM) that the readiness poll and `dispatcher` trust. */
+  tls?: { ca: string };
+}
+
+export async function startGateway(env: Record<string, string> = {}, opts: StartOptions = {}): Promise<RunningGateway> {
   const dataDir = env['DATA_DIR'] ?? mkdtempSync(join(tmpdir(), 'scoregate-'));
   const fullEnv = { ...process.env, ...TEST_DEFAULTS, DATA_DIR: dataDir, ...env };
   const proc = spawn(process.execPath, [MAIN], {
@@ -66,9 +76,13 @@ export async function startGateway(env: Record<string, string> = {}, opts: { wai
     proc.stdout!.resume();
     void exit.then((code) => rej(new Error(`gateway exited with ${code} before listening:\n${logs.join('\n')}${buf}`)));
   });
-  const url = `http://127.0.0.1:${port}`;
+  const tls = env['TLS_CERT_FILE'] !== undefined && env['TLS_CERT_FILE'] !== '';
+  if (tls && opts.tls === undefined) throw new Error('startGateway: TLS_CERT_FILE given without opts.tls.ca');
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const dispatcher = tls && opts.tls !== undefined ? new Agent({ connect: { ca: opts.tls.ca } }) : undefined;
   const gw: RunningGateway = {
     url,
+    dispatcher,
     port,
     dataDir,
     env: fullEnv,
@@ -77,13 +91,15 @@ export async function startGateway(env: Record<string, string> = {}, opts: { wai
     exited: () => exitCode !== undefined,
     stop: async () => {
       if (exitCode === undefined) proc.kill('SIGTERM');
-      return exit;
+      const code = await exit;
+      await dispatcher?.destroy();
+      return code;
     },
   };
   if (opts.waitReady !== false) {
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const r = await fetch(`${url}/readyz`).catch(() => null);
+      const r = await (dispatcher === undefined ? fetch(`${url}/readyz`) : undiciFetch(`${url}/readyz`, { dispatcher })).catch(() => null);
       if (r?.status === 200) break;
       if (Date.now() > deadline || exitCode !== undefined) throw new Error(`gateway not ready:\n${logs.join('\n')}`);
       await new Promise((s) => setTimeout(s, 50));
