@@ -7,7 +7,10 @@ import { availableParallelism, hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 
-const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), import.meta.url.includes('/dist/') ? '../../..' : '../..');
+// The package's folder, from where this module sits in it: src/core/config.ts under vitest,
+// dist/src/core/config.js built (the repository with `npm start`, /app in the image). Path
+// defaults resolve against it, so they do not depend on the working directory.
+const repoRoot = resolve(fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../..' : '../../..', import.meta.url)));
 
 /**
  * On two cores a worker thread costs more than it saves: at 5000 req/s inline inference used

@@ -77,10 +77,12 @@ class Batch {
   }
 }
 
-/** The worker's compiled file. Under vitest this module runs from src/*.ts, so use dist/'s. */
+/**
+ * The worker's compiled file, beside this one. Under vitest this module runs from
+ * src/inference/pool.ts and a thread cannot load TypeScript, so the build's copy serves.
+ */
 function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  const file = here.endsWith('.ts') ? here.replace(/\/src\/inference\/pool\.ts$/, '/dist/src/inference/worker.js') : here.replace(/pool\.js$/, 'worker.js');
+  const file = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../dist/src/inference/worker.js' : './worker.js', import.meta.url));
   if (!existsSync(file)) throw new Error(`inference worker ${file} not found: run npm run build`);
   return file;
 }

@@ -1,16 +1,18 @@
 /**
  * The Avro contracts of the topics scoregate writes, and their Confluent wire format:
  * magic byte 0, the schema id (big-endian u32), then the Avro binary body. Schemas live in
- * src/kafka/schemas/*.avsc, one file each, readable by Spark's from_avro.
+ * src/kafka/schemas/*.avsc, one file each, readable by Spark's from_avro; the build copies them
+ * beside the compiled module (dist/src/kafka/schemas, scripts/build-assets.mjs), so they are read
+ * from next to this file in both trees and never from the source tree of a built gateway.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
-import { REPO_ROOT } from '../core/config.js';
 import { lineageOf } from '../sink/lineage.js';
 import type { DeadLetter, ScoredEvent } from '../sink/events.js';
 
-export const SCHEMA_DIR = join(REPO_ROOT, 'src/kafka/schemas');
+export const SCHEMA_DIR = fileURLToPath(new URL('./schemas', import.meta.url));
 
 export function readSchema(name: 'transactions.scored' | 'transactions.dlq'): string {
   return readFileSync(join(SCHEMA_DIR, `${name}.avsc`), 'utf8');
