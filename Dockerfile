@@ -28,7 +28,8 @@ RUN mkdir var && chown scoregate:scoregate var
 USER 10001:10001
 EXPOSE 8080
 # Healthy while /readyz says ready: the model is warm, Kafka's replay has caught up, the spool
-# has room. The image has no curl; node's fetch does it. PORT is the container's own.
+# has room. The image has no curl; node's fetch does it, on the container's own PORT (HOST must
+# take loopback, as the default 0.0.0.0 does).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/readyz').then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/src/main.js"]

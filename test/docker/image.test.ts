@@ -23,6 +23,7 @@ const exec = promisify(execFile);
 const dockerAnswers = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { stdio: 'ignore' }).status === 0;
 const inCi = (process.env['CI'] ?? '') !== '' && process.env['CI'] !== 'false';
 const skip = !dockerAnswers && !inCi;
+if (skip) console.warn('test/docker/image.test.ts skipped: no docker daemon answers (`docker version` failed) and CI is not set');
 
 async function docker(...args: string[]): Promise<string> {
   const { stdout } = await exec('docker', args, { maxBuffer: 16 * 1024 * 1024, timeout: 120_000 });
