@@ -12,6 +12,8 @@
 ARG BASE
 FROM ${BASE}
 
+LABEL org.opencontainers.image.title=scoregate
+
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home --shell /usr/sbin/nologin scoregate
 WORKDIR /app
 # HOST defaults to 127.0.0.1; in a container the published port arrives on another interface.

@@ -16,4 +16,6 @@ npm run --silent build >&2
 bash scripts/docker/stage.sh >&2
 # The legacy builder: Debian's docker.io has no buildx, and this Dockerfile needs nothing more.
 DOCKER_BUILDKIT="${DOCKER_BUILDKIT:-0}" docker build --quiet --build-arg BASE="$base" "${tags[@]}" . >&2
+# The image this one replaces is left untagged: drop such leftovers of earlier builds.
+docker image prune --force --filter label=org.opencontainers.image.title=scoregate >/dev/null
 echo "$IMAGE"
