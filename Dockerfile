@@ -17,8 +17,8 @@ LABEL org.opencontainers.image.title=scoregate
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home --shell /usr/sbin/nologin scoregate
 WORKDIR /app
 # HOST defaults to 127.0.0.1; in a container the published port arrives on another interface.
-# A non-loopback HOST asks for credentials (AUTH_KEYS_FILE or AUTH_JWKS_URL, src/auth/settings.ts
-# secureByDefault) once src/auth is wired into the transports.
+# Listening beyond loopback needs credentials: without AUTH_KEYS_FILE, AUTH_JWKS_URL or
+# AUTH_JWKS_FILE the gateway refuses to start (exit 2 naming HOST; src/auth/settings.ts).
 # ORT_DISABLE_TELEMETRY: onnxruntime 1.30 would otherwise try to upload usage telemetry over HTTPS.
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 ORT_DISABLE_TELEMETRY=1
 

@@ -1,7 +1,8 @@
 /**
  * The image, built from this checkout (scripts/docker/build.sh) and run as an operator runs it:
- * on embedded defaults it gets ready, scores exactly as the gateway on this host does, runs as
- * a non-root user, writes its sink, reports healthy and exits 0 on `docker stop`; with
+ * listening on all interfaces it refuses to start without credentials; with an API keys file
+ * made by the CLI it gets ready, scores exactly as the gateway on this host does, runs as a
+ * non-root user, writes its sink, reports healthy and exits 0 on `docker stop`; with
  * KAFKA_BROKERS and SCHEMA_REGISTRY_URL pointing at a real Kafka and Apicurio on loopback
  * (--network host) the scored event arrives in transactions.scored.
  *
@@ -10,6 +11,9 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
@@ -23,6 +27,7 @@ const exec = promisify(execFile);
 const dockerAnswers = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { stdio: 'ignore' }).status === 0;
 const inCi = (process.env['CI'] ?? '') !== '' && process.env['CI'] !== 'false';
 const skip = !dockerAnswers && !inCi;
+const BUDGET_MS = '60000';
 if (skip) console.warn('test/docker/image.test.ts skipped: no docker daemon answers (`docker version` failed) and CI is not set');
 
 async function docker(...args: string[]): Promise<string> {
@@ -47,8 +52,8 @@ interface Answer {
   tookMs: number;
 }
 
-async function score(url: string, tx: Record<string, unknown>): Promise<Answer> {
-  const r = await postJson(`${url}/v1/score`, tx);
+async function score(url: string, tx: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Answer> {
+  const r = await postJson(`${url}/v1/score`, tx, headers);
   expect(r.status, r.text).toBe(200);
   return r.json as Answer;
 }
@@ -75,16 +80,20 @@ describe.skipIf(skip)(skip ? 'the image (skipped: no docker daemon answers and C
   let image = '';
   let reference: RunningGateway | null = null;
 
-  /** Starts a container that is removed after the tests; `--health-interval 1s` only makes the image's own check run sooner. */
+  /**
+   * Starts a container that is removed after the tests; `--health-interval 1s` only makes the
+   * image's own check run sooner. REQUEST_BUDGET_MS is generous so that on a loaded machine a
+   * cold first request still gets the model's answer, not the fallback rule's.
+   */
   async function start(name: string, args: string[]): Promise<void> {
     containers.push(name);
-    await docker('run', '-d', '--name', name, '--health-interval', '1s', ...args, image);
+    await docker('run', '-d', '--name', name, '--health-interval', '1s', '-e', `REQUEST_BUDGET_MS=${BUDGET_MS}`, ...args, image);
   }
 
   beforeAll(async () => {
     const { stdout } = await exec('bash', ['scripts/docker/build.sh'], { cwd: REPO_ROOT, timeout: 900_000, maxBuffer: 16 * 1024 * 1024 });
     image = stdout.trim().split('\n').pop()!;
-    reference = await startGateway();
+    reference = await startGateway({ REQUEST_BUDGET_MS: BUDGET_MS });
   }, 900_000);
 
   afterAll(async () => {
@@ -94,10 +103,28 @@ describe.skipIf(skip)(skip ? 'the image (skipped: no docker daemon answers and C
 
   describe('on embedded defaults', () => {
     const name = `scoregate-test-${run}`;
+    const keysDir = mkdtempSync(join(tmpdir(), 'scoregate-image-keys-'));
     let url = '';
+    let auth: Record<string, string> = {};
 
-    it('gets ready on a published port', async () => {
-      await start(name, ['-p', '127.0.0.1::8080']);
+    afterAll(() => rmSync(keysDir, { recursive: true, force: true }));
+
+    it('refuses to listen on all interfaces without credentials, naming HOST', async () => {
+      const refused = await exec('docker', ['run', '--rm', image]).then(
+        () => null,
+        (err: { code?: number; stderr?: string }) => err,
+      );
+      expect(refused?.code).toBe(2);
+      expect(refused?.stderr).toMatch(/HOST .*no credentials are configured/);
+    });
+
+    it('gets ready on a published port with an API keys file', async () => {
+      // Made by this checkout's CLI; the file holds digests only, so the image's user may read it.
+      const { stdout } = await exec(process.execPath, [join(REPO_ROOT, 'dist/src/cli/main.js'), 'keys', 'create', '--role', 'scorer', '--name', 'image-test'], { env: { ...process.env, AUTH_KEYS_FILE: join(keysDir, 'keys.json') } });
+      auth = { authorization: `Bearer ${stdout.trim()}` };
+      chmodSync(keysDir, 0o755);
+      chmodSync(join(keysDir, 'keys.json'), 0o644);
+      await start(name, ['-p', '127.0.0.1::8080', '-v', `${keysDir}:/etc/scoregate:ro`, '-e', 'AUTH_KEYS_FILE=/etc/scoregate/keys.json']);
       const published = await docker('port', name, '8080/tcp');
       url = `http://${published.split('\n')[0]!}`;
       await waitReady(url, name);
@@ -109,7 +136,8 @@ describe.skipIf(skip)(skip ? 'the image (skipped: no docker daemon answers and C
 
     it('scores a transaction as this host does, with every field of the answer', async () => {
       const tx = validTx({ userId: `image-${run}`, amount: '129.90' });
-      const inImage = await score(url, tx);
+      expect((await postJson(`${url}/v1/score`, tx)).status).toBe(401);
+      const inImage = await score(url, tx, auth);
       const onHost = await score(reference!.url, tx);
       expect(inImage).toEqual({
         transactionId: tx['transactionId'],
