@@ -1,8 +1,9 @@
 /**
  * The build output runs on its own: the files the gateway reads at run time are in dist/ as
  * exact copies of the repository's originals (the .avsc schemas Spark users read, the golden
- * rows), and the production tree the image ships (scripts/docker/stage.sh) starts, loads its
- * model, scores and writes its sink with no source tree beside it and from any directory.
+ * rows, the status page), and the production tree the image ships (scripts/docker/stage.sh)
+ * starts, loads its model, serves its page, scores and writes its sink with no source tree beside
+ * it and from any directory.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -27,8 +28,8 @@ describe('assets in the build output', () => {
     'models/parity/heldout.csv',
   ];
 
-  it('include both Avro schemas', () => {
-    expect(assets).toEqual(expect.arrayContaining(['src/kafka/schemas/transactions.scored.avsc', 'src/kafka/schemas/transactions.dlq.avsc']));
+  it('include both Avro schemas and the status page', () => {
+    expect(assets).toEqual(expect.arrayContaining(['src/kafka/schemas/transactions.scored.avsc', 'src/kafka/schemas/transactions.dlq.avsc', 'src/ui/index.html']));
   });
 
   it.each(assets)('dist/%s is the same bytes as the original', (asset) => {
@@ -75,6 +76,15 @@ describe('the staged production tree', () => {
     const url = `http://127.0.0.1:${port}`;
     await vi.waitFor(async () => expect((await fetch(`${url}/readyz`)).status).toBe(200), { timeout: 60_000, interval: 100 });
     expect(logs).toContain(`"origin":"MODEL_DIR ${join(stage, 'models/fraud-detector')}"`);
+    // The status page's files come from beside the compiled module.
+    const page = await fetch(`${url}/ui/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/^<!doctype html>/);
+    for (const file of ['status.js', 'status.css']) {
+      const r = await fetch(`${url}/ui/${file}`);
+      expect(r.status, `/ui/${file}`).toBe(200);
+      expect(await r.text()).toContain(readFileSync(join(REPO_ROOT, 'src/ui', file), 'utf8').split('\n')[0]);
+    }
 
     const tx = validTx({ userId: `stage-${Date.now()}` });
     const answer = await postJson(`${url}/v1/score`, tx);
