@@ -107,6 +107,48 @@ function getDoc(tag: string, summary: string, response: Schema, ...more: (number
   return { get: { tags: [tag], summary, responses: { 200: response, ...errors(...more, ...E405) } } };
 }
 
+/** The Open Inference Protocol's own error body: `{"error": "message"}` (KServe v2). */
+const OIP_ERROR: Schema = { 'application/json': { schema: { type: 'object', required: ['error'], properties: { error: { type: 'string' } } } } };
+
+function oipParams(name: boolean, version: boolean): Schema[] {
+  const out: Schema[] = [];
+  if (name) out.push({ name: 'name', in: 'path', required: true, schema: { type: 'string' } });
+  if (version) out.push({ name: 'version', in: 'path', required: true, schema: { type: 'string' } });
+  return out;
+}
+
+function oipGet(summary: string, notFound?: number, name = false, version = false): Schema {
+  const responses: Schema = { 200: { description: 'OK', content: json({ type: 'object' }) }, ...errors(...E405) };
+  if (notFound !== undefined) responses[String(notFound)] = { description: notFound === 404 ? 'No such model or version' : 'Not ready', content: OIP_ERROR };
+  return { get: { tags: ['open inference protocol'], summary, parameters: oipParams(name, version), responses } };
+}
+
+function oipInfer(version: boolean): Schema {
+  const err = (d: string): Schema => ({ description: d, content: OIP_ERROR });
+  return {
+    post: {
+      tags: ['open inference protocol'],
+      summary: 'Open Inference Protocol: score FP32 feature rows [N, 26] with the served model (role scorer)',
+      security: [{}, ...AUTH],
+      parameters: oipParams(true, version),
+      requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } }, 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+      responses: {
+        200: { description: 'Scores', content: { 'application/json': { schema: { type: 'object' } }, 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        400: err('A bad tensor (the message names the field)'),
+        401: err('No valid credentials'),
+        403: err('The credential lacks the scorer role'),
+        404: err('No such model or version'),
+        411: err('No body length'),
+        413: err('Body too large'),
+        429: err('Rate limited'),
+        500: err('The model failed'),
+        503: err('No model loaded yet, or the inference queue is full'),
+        ...errors(...E405),
+      },
+    },
+  };
+}
+
 export function openApiDocument(version: string): Schema {
   return {
     openapi: '3.1.0',
@@ -243,6 +285,72 @@ export function openApiDocument(version: string): Schema {
           },
         },
       },
+      '/v1/audit': {
+        get: {
+          tags: ['admin'],
+          summary: 'The audit trail, newest last',
+          description: "Role: auditor (or the ADMIN_TOKEN bearer). Records in the seed's audit_log shape: model changes, refused webhooks, operator calls, window reads, keys created or revoked, bursts of failed authentication.",
+          security: AUTH,
+          parameters: [
+            { name: 'since', in: 'query', required: false, description: 'Only records at or after this time: epoch milliseconds or an ISO-8601 date-time', schema: { type: 'string' } },
+            { name: 'action', in: 'query', required: false, description: 'Only records of this action (e.g. window.read)', schema: { type: 'string' } },
+            { name: 'limit', in: 'query', required: false, description: 'At most this many records (1–1000, default 100)', schema: { type: 'string', pattern: '^[0-9]{1,4}$' } },
+          ],
+          responses: {
+            200: {
+              description: 'The records',
+              content: json({
+                type: 'object',
+                required: ['records'],
+                properties: {
+                  records: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      required: ['timestamp', 'user', 'action', 'resource', 'outcome'],
+                      properties: {
+                        timestamp: { type: 'string', format: 'date-time' },
+                        user: { type: 'string' },
+                        action: { type: 'string' },
+                        resource: { type: 'string' },
+                        outcome: { type: 'string', enum: ['success', 'failure', 'denied', 'rejected'] },
+                        records_accessed: { type: 'integer' },
+                        details: { type: 'object' },
+                      },
+                    },
+                  },
+                },
+              }),
+            },
+            ...errors([400, ['INVALID_FIELD']], ...AUTH_ERRORS, ...E405),
+          },
+        },
+      },
+      '/v1/status': {
+        get: {
+          tags: ['operations'],
+          summary: "The status page's figures (counters, histograms, model, Kafka), polled by /ui",
+          description: 'Open unless AUTH_METRICS=protected (then role metrics).',
+          security: [{}, ...AUTH],
+          responses: { 200: { description: 'A snapshot', content: json({ type: 'object' }) }, ...errors(...AUTH_ERRORS, ...E405) },
+        },
+      },
+      '/ui': {
+        get: {
+          tags: ['operations'],
+          summary: 'The status page (HTML)',
+          responses: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } }, 304: { description: 'Not modified (ETag)' }, ...errors(...E405) },
+        },
+      },
+      '/v2/health/live': oipGet('Open Inference Protocol: server liveness'),
+      '/v2/health/ready': oipGet('Open Inference Protocol: server readiness (400 while no model is loaded)', 400),
+      '/v2': oipGet('Open Inference Protocol: server metadata'),
+      '/v2/models/{name}': oipGet('Open Inference Protocol: model metadata', 404, true),
+      '/v2/models/{name}/ready': oipGet('Open Inference Protocol: model readiness', 404, true),
+      '/v2/models/{name}/versions/{version}': oipGet('Open Inference Protocol: model version metadata', 404, true, true),
+      '/v2/models/{name}/versions/{version}/ready': oipGet('Open Inference Protocol: model version readiness', 404, true, true),
+      '/v2/models/{name}/infer': oipInfer(false),
+      '/v2/models/{name}/versions/{version}/infer': oipInfer(true),
       '/openapi.json': getDoc('descriptions', 'This document', { description: 'OpenAPI 3.1', content: json({ type: 'object' }) }),
       '/asyncapi.json': getDoc('descriptions', 'The WebSocket and Kafka description', { description: 'AsyncAPI 3', content: json({ type: 'object' }) }),
     },

@@ -249,16 +249,23 @@ export class Scorer {
     });
   }
 
-  /** Puts the challenger's score in the event if it comes within a few ms (it never delays the answer more). */
+  /**
+   * Puts the challenger's score in the event if it comes within a few ms (it never delays the
+   * answer more); its metrics are observed whenever it comes.
+   */
   private async addChallenger(ev: ScoredEvent, ch: InferencePool, chScore: Promise<number | null>): Promise<void> {
-    const s = await Promise.race([chScore, delay(CHALLENGER_WAIT_MS, null)]);
-    if (s === null) return;
     const m = this.metrics;
     const version = ch.model.version;
-    ev.challenger = { name: ch.model.name, version, score: s };
-    m.challengerScore.observe({ version }, s);
-    m.challengerDiff.observe({ version }, Math.abs(s - ev.score));
-    if (riskCategory(s) !== ev.riskCategory) m.challengerDisagree.inc({ version });
+    const score = ev.score;
+    const risk = ev.riskCategory;
+    void chScore.then((s) => {
+      if (s === null) return;
+      m.challengerScore.observe({ version }, s);
+      m.challengerDiff.observe({ version }, Math.abs(s - score));
+      if (riskCategory(s) !== risk) m.challengerDisagree.inc({ version });
+    });
+    const s = await Promise.race([chScore, delay(CHALLENGER_WAIT_MS, null)]);
+    if (s !== null) ev.challenger = { name: ch.model.name, version, score: s };
   }
 
   /** Records a transaction that failed before scoring: metrics and, for bad input, a dead letter. */
