@@ -29,6 +29,10 @@ import type { EventSink } from './sink/events.js';
 import { FileSink } from './sink/file.js';
 import { StreamRoute } from './ws/stream.js';
 import { attachStatusPage } from './ui/routes.js';
+import { attachMonitoring, MONITORING_ROUTES } from './http/monitoring.js';
+import { DriftMonitor } from './monitoring/drift.js';
+import { Monitor } from './monitoring/monitor.js';
+import { OutcomeTracker, labelFromRecord } from './monitoring/outcomes.js';
 import { Kafka, logLevel } from 'kafkajs';
 import { FeatureFeed } from './kafka/feed.js';
 import { Registry } from './kafka/registry.js';
@@ -68,6 +72,7 @@ const ROUTES: Record<string, string> = {
   '/v1/users/:userId/window': 'GET',
   '/v1/stream': 'GET',
   ...DOC_ROUTES,
+  ...MONITORING_ROUTES,
 };
 
 export class Gateway {
@@ -90,6 +95,8 @@ export class Gateway {
   private readonly cipher: RecordCipher | null;
   readonly models: ModelManager;
   readonly follower: RegistryFollower | null;
+  readonly drift: DriftMonitor;
+  readonly outcomes: OutcomeTracker;
   private stopping = false;
   port = 0;
 
@@ -112,6 +119,11 @@ export class Gateway {
     this.scorer = pipeline.scorer;
     this.models = pipeline.models;
     this.limiter = new AdmissionLimiter({ targetMs: config.admissionTargetMs, minLimit: config.admissionMinLimit, maxLimit: config.admissionMaxLimit });
+    // Drift against the serving model's baseline, outcomes joined to answers (src/monitoring/).
+    this.drift = new DriftMonitor({ windowRows: config.driftWindowRows, threshold: config.driftPsiThreshold, minRows: config.driftMinRows }, this.metrics.registry, this.log);
+    this.outcomes = new OutcomeTracker({ maxEntries: config.labelJoinMaxEntries, ttlMs: config.labelJoinTtlS * 1000, window: config.outcomeWindow }, this.metrics.registry);
+    this.scorer.watch = new Monitor(this.drift, this.outcomes, this.metrics.answersByModel);
+    this.models.onServing = (model) => this.drift.use(model);
     this.models.onLifecycle = (e) =>
       this.record({
         user: 'system:model-lifecycle',
@@ -215,6 +227,7 @@ export class Gateway {
       challengerAlias: this.config.mlflowChallengerAlias,
       modelName: this.config.mlflowModelName,
     }).attach(app);
+    attachMonitoring(app, { access: this.access, drift: this.drift, outcomes: this.outcomes, models: this.models, batchMaxItems: this.config.batchMaxItems, audit: (e) => this.record(e) });
     this.stream.attach(app);
     attachOip(app, this.config, { active: () => this.scorer.pool, challenger: () => this.scorer.challenger, authorize: (a) => this.access.check(a, 'scorer') });
     attachStatusPage(app, { metrics: m, models: () => this.models.status(), notReadyReason: () => this.notReadyReason(), kafka: this.config.kafkaBrokers !== '', access: this.access });
@@ -257,6 +270,7 @@ export class Gateway {
   async start(): Promise<void> {
     this.auth.watch((err) => (err === null ? this.log.info('API keys reloaded') : this.log.warn('API keys file could not be reloaded: the previous keys stay in force', { error: err.message })));
     await this.listen();
+    this.drift.start();
     if (this.config.windowPreloadUsers > 0) this.preload(this.config.windowPreloadUsers);
     await Promise.all([this.startModels(), this.config.kafkaBrokers === '' ? Promise.resolve() : this.startKafka()]);
   }
@@ -280,6 +294,8 @@ export class Gateway {
       return;
     }
     await this.loadModel(this.config.modelDir);
+    const ch = this.config.challengerModelDir;
+    if (ch !== '') await this.models.setChallenger({ dir: ch, origin: `CHALLENGER_MODEL_DIR ${ch}` }).catch((err: unknown) => this.log.warn('challenger not loaded at start', { error: String(err) }));
   }
 
   /**
@@ -326,6 +342,7 @@ export class Gateway {
         lookbackMs: FeatureFeed.lookback(c.allowedLatenessMs),
         scoredTopic: c.topicScored,
         answers: this.scorer.answers,
+        labels: { topic: c.topicLabels, take: (value) => this.takeLabel(value) },
       });
       try {
         await feed.start([c.topicDlq, c.topicAudit]);
@@ -346,6 +363,16 @@ export class Gateway {
     this.audit.forward = (json) => sink.audit(json);
     this.log.info('kafka sink ready', { schemaIds: ids, spooled: this.spool.pendingRecords });
     await this.feed.caughtUpPromise;
+  }
+
+  /** One record of the labels topic (JSON) joined to its answer; unreadable ones are counted. */
+  private takeLabel(value: Buffer): string {
+    const l = labelFromRecord(value);
+    if (l === null) {
+      this.outcomes.invalid();
+      return 'invalid';
+    }
+    return this.outcomes.label(l);
   }
 
   listen(): Promise<void> {
@@ -390,6 +417,7 @@ export class Gateway {
     }
     this.stream.closeAll('server shutting down');
     this.follower?.stop();
+    this.drift.stop();
     this.auth.close();
     const pool = this.scorer.pool;
     if (pool !== null) await pool.close();

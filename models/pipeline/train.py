@@ -9,11 +9,13 @@ replayed) only supplies event timestamps for the time-ordered split.
 Steps: time-ordered split (the last --test-fraction of rows by time is held out), LightGBM
 binary classifier trained on float32 features, ONNX conversion (input `features` float32
 [None, F], output `probabilities` float32 [None, 2]), parity check of onnxruntime against
-LightGBM on every held-out row, `mlflow.onnx.save_model` into models/fraud-detector, a pyfunc
-predict smoke test, models/parity/heldout.csv and models/metrics.json.
+LightGBM on every held-out row, `mlflow.onnx.save_model` into models/fraud-detector, the
+training baseline `baseline.json` beside it (baseline.py: decile bins of every feature and of the
+score, for the gateway's drift monitor), a pyfunc predict smoke test, models/parity/heldout.csv
+and models/metrics.json.
 
-With --register the model is also logged in an MLflow run on --tracking-uri, registered as a
-new version of --name, and given --alias.
+With --register the model is also logged in an MLflow run on --tracking-uri (baseline.json
+among its artifacts), registered as a new version of --name, and given --alias.
 """
 from __future__ import annotations
 
@@ -23,11 +25,14 @@ import json
 import platform
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # baseline.py beside this file
 
 MODELS_DIR = Path(__file__).resolve().parent.parent
 MODEL_NAME = "fraud-detector"
@@ -300,6 +305,14 @@ def main() -> int:
     if pyfunc_diff > PARITY_TOLERANCE:
         raise SystemExit("pyfunc predictions do not match LightGBM")
 
+    # Training baseline (baseline.py): decile bins of every feature and of the score on the
+    # training rows, shipped inside the model directory for the gateway's drift monitor.
+    import baseline as training_baseline
+    (train_probs,) = sess.run(["probabilities"], {"features": X_train.to_numpy(dtype=np.float32)})
+    base = training_baseline.compute(X_train.to_numpy(dtype=np.float32), names, train_probs[:, 1],
+                                     f"training rows ({len(train)}) of {Path(args.features).name}")
+    log(f"wrote {training_baseline.write(model_dir, base)}: {len(base['features'])} features and the score, {base['rows']} rows")
+
     # Parity file: every held-out fraud row (up to PARITY_MAX_FRAUD) plus legit rows, time order.
     rng = np.random.default_rng(20260105)
     pos = np.flatnonzero(y_test == 1)
@@ -377,12 +390,15 @@ def register(args, onx, signature, example, metadata) -> None:
         mlflow.log_dict(metrics, "metrics.json")
         info = mlflow.onnx.log_model(onx, name="model", signature=signature, input_example=example,
                                      metadata={**metadata, "model_name": args.name},
-                                     onnx_execution_providers=["CPUExecutionProvider"],
-                                     registered_model_name=args.name)
-    version = info.registered_model_version
-    if version is None:
-        raise SystemExit("log_model did not register a model version")
-    client = MlflowClient(tracking_uri=args.tracking_uri)
+                                     onnx_execution_providers=["CPUExecutionProvider"])
+        client = MlflowClient(tracking_uri=args.tracking_uri)
+        # The training baseline travels inside the model's artifacts, next to MLmodel, before
+        # the version exists: a follower never downloads the model without it.
+        with tempfile.TemporaryDirectory() as extra:
+            shutil.copy(Path(args.out).resolve() / MODEL_NAME / "baseline.json", Path(extra) / "baseline.json")
+            client.log_model_artifacts(info.model_id, extra)
+        mv = mlflow.register_model(info.model_uri, args.name)
+    version = mv.version
     client.set_registered_model_alias(args.name, args.alias, str(version))
     got = client.get_model_version_by_alias(args.name, args.alias)
     log(f"registered {args.name} version {got.version} (run {run.info.run_id}, {info.model_uri}); alias {args.alias!r} -> {got.version}")

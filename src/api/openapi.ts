@@ -163,7 +163,7 @@ export function openApiDocument(version: string): Schema {
       license: { name: 'UNLICENSED', identifier: 'UNLICENSED' },
     },
     jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
-    tags: [{ name: 'scoring' }, { name: 'operations' }, { name: 'model lifecycle' }, { name: 'admin' }, { name: 'descriptions' }],
+    tags: [{ name: 'scoring' }, { name: 'operations' }, { name: 'model lifecycle' }, { name: 'admin' }, { name: 'monitoring' }, { name: 'descriptions' }],
     paths: {
       '/v1/score': {
         post: {
@@ -266,6 +266,39 @@ export function openApiDocument(version: string): Schema {
           },
         },
       },
+      '/v1/models/canary': {
+        post: {
+          tags: ['model lifecycle'],
+          summary: "Set the canary split: the share of users the challenger answers (KServe's canaryTrafficPercent)",
+          description: 'Role: model-operator (or the ADMIN_TOKEN bearer). Rollback sets it back to 0.',
+          security: AUTH,
+          requestBody: { required: true, content: json({ type: 'object', required: ['percent'], properties: { percent: { type: 'integer', minimum: 0, maximum: 100 } } }) },
+          responses: {
+            200: { description: 'The split now', content: json({ type: 'object', required: ['canary', 'challenger'], properties: { canary: ref('Canary'), challenger: { oneOf: [{ type: 'null' }, ref('ServingModel')] } } }) },
+            ...errors([400, ['INVALID_JSON', 'INVALID_FIELD']], ...AUTH_ERRORS, [413, ['BODY_TOO_LARGE']], [500, ['INTERNAL']], ...E405),
+          },
+        },
+      },
+      '/v1/labels': {
+        post: {
+          tags: ['monitoring'],
+          summary: 'Confirmed outcomes, joined to the answers given: rolling precision, recall and false-positive rate',
+          description: 'Role: labeler (or the ADMIN_TOKEN bearer). One label or an array of at most BATCH_MAX_ITEMS; a request with an unreadable label joins none.',
+          security: AUTH,
+          requestBody: { required: true, content: json({ oneOf: [ref('Label'), { type: 'array', items: ref('Label') }] }) },
+          responses: {
+            200: {
+              description: 'What became of the labels',
+              content: json({ type: 'object', required: ['received', 'matched', 'relabelled', 'duplicate', 'unmatched'], additionalProperties: false, properties: Object.fromEntries(['received', 'matched', 'relabelled', 'duplicate', 'unmatched'].map((k) => [k, { type: 'integer', minimum: 0 }])) }),
+            },
+            ...errors([400, ['INVALID_JSON', 'INVALID_BODY', 'INVALID_FIELD']], ...AUTH_ERRORS, [413, ['BATCH_TOO_LARGE', 'BODY_TOO_LARGE']], [500, ['INTERNAL']], ...E405),
+          },
+        },
+      },
+      '/v1/monitoring': getDoc('monitoring', 'Drift per feature against the training baseline, outcome figures and the canary split', {
+        description: 'Monitoring now',
+        content: json({ type: 'object', required: ['drift', 'outcomes', 'canary'], properties: { drift: { type: 'object' }, outcomes: { type: 'object' }, canary: ref('Canary') } }),
+      }),
       '/hooks/mlflow': hook('MLflow model-registry webhook', 'X-MLflow-Signature is `v1,` + base64 HMAC-SHA256 of `deliveryId.timestamp.body` with MLFLOW_WEBHOOK_SECRET, checked against the raw bytes.', [
         header('X-MLflow-Signature', 'v1,<base64 HMAC-SHA256>'),
         header('X-MLflow-Delivery-Id', 'Delivery id (a repeated delivery changes nothing)'),
@@ -399,6 +432,26 @@ export function openApiDocument(version: string): Schema {
             previous: { type: 'array', items: { type: 'object', required: ['name', 'version', 'origin'], properties: { name: { type: ['string', 'null'] }, version: { type: ['string', 'null'] }, origin: { type: 'string' } } } },
             lastRejection: { oneOf: [{ type: 'null' }, ref('LifecycleEvent')] },
             history: { type: 'array', items: ref('LifecycleEvent') },
+            canary: ref('Canary'),
+          },
+        },
+        Canary: {
+          type: 'object',
+          required: ['percent', 'setBy', 'answering'],
+          properties: {
+            percent: { type: 'integer', minimum: 0, maximum: 100, description: 'Share of users (stable hash of userId) answered by the challenger' },
+            setBy: { type: 'string', description: 'Who set it last: admin, an MLflow tag, rollback, …' },
+            answering: { type: 'boolean', description: 'True when a challenger is loaded and percent > 0' },
+          },
+        },
+        Label: {
+          type: 'object',
+          required: ['transactionId', 'label'],
+          properties: {
+            transactionId: { type: 'string', minLength: 1, maxLength: 256 },
+            label: { enum: [0, 1], description: '1: fraud confirmed (chargeback, analyst); 0: legitimate' },
+            source: { type: ['string', 'null'], maxLength: 64 },
+            at: { oneOf: [{ type: 'integer' }, { type: 'string', format: 'date-time' }, { type: 'null' }] },
           },
         },
         ServingModel: {
@@ -411,7 +464,7 @@ export function openApiDocument(version: string): Schema {
           required: ['at', 'action', 'name', 'version', 'origin', 'outcome'],
           properties: {
             at: { type: 'string', format: 'date-time' },
-            action: { type: 'string', enum: ['activate', 'rollback', 'challenger', 'challenger-removed'] },
+            action: { type: 'string', enum: ['activate', 'rollback', 'challenger', 'challenger-removed', 'canary'] },
             name: { type: ['string', 'null'] },
             version: { type: ['string', 'null'] },
             origin: { type: 'string' },

@@ -6,6 +6,7 @@
  *   model-operator  model reload, rollback, challenger
  *   auditor         audit log, user windows
  *   metrics         GET /metrics when AUTH_METRICS=protected
+ *   labeler         POST /v1/labels: confirmed outcomes (chargebacks, analyst decisions)
  *   admin           every role above
  */
 export const ROLE_BITS = {
@@ -14,7 +15,8 @@ export const ROLE_BITS = {
   'model-operator': 4,
   auditor: 8,
   metrics: 16,
-  admin: 31,
+  labeler: 32,
+  admin: 63,
 } as const;
 
 export type Role = keyof typeof ROLE_BITS;

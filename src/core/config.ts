@@ -110,9 +110,17 @@ export interface Config {
   mlflowTrackingUsername: string;
   mlflowTrackingPassword: string;
   mlflowTrackingServerCertPath: string;
+  driftWindowRows: number;
+  driftMinRows: number;
+  driftPsiThreshold: number;
+  topicLabels: string;
+  labelJoinTtlS: number;
+  labelJoinMaxEntries: number;
+  outcomeWindow: number;
+  challengerModelDir: string;
 }
 
-type Kind = 'int' | 'string' | 'path' | 'enum' | 'bool';
+type Kind = 'int' | 'number' | 'string' | 'path' | 'enum' | 'bool';
 interface Setting<K extends keyof Config> {
   env: string;
   key: K;
@@ -223,6 +231,16 @@ export const SETTINGS = [
   s({ env: 'MLFLOW_TRACKING_USERNAME', key: 'mlflowTrackingUsername', kind: 'string', def: '', allowEmpty: true, doc: 'basic-auth user for the MLflow tracking server (mlflow server --app-name basic-auth); not with MLFLOW_TRACKING_TOKEN' }),
   s({ env: 'MLFLOW_TRACKING_PASSWORD', key: 'mlflowTrackingPassword', kind: 'string', def: '', allowEmpty: true, doc: 'basic-auth password for MLFLOW_TRACKING_USERNAME' }),
   s({ env: 'MLFLOW_TRACKING_SERVER_CERT_PATH', key: 'mlflowTrackingServerCertPath', kind: 'string', def: '', allowEmpty: true, doc: 'PEM CA bundle the https MLflow server\'s certificate must chain to; empty: the system\'s CAs' }),
+  // Monitoring (src/monitoring/, src/models/canary.ts): drift against the model's training
+  // baseline, outcomes joined to answers, and a challenger loaded from a directory for canaries.
+  s({ env: 'DRIFT_WINDOW_ROWS', key: 'driftWindowRows', kind: 'int', def: 10_000, min: 100, max: 10_000_000, doc: 'scored rows in the sliding window the drift PSI is computed over (27 bytes each)' }),
+  s({ env: 'DRIFT_MIN_ROWS', key: 'driftMinRows', kind: 'int', def: 500, min: 1, max: 10_000_000, doc: 'rows the drift window needs before a feature can be flagged (fewer rows: PSI is noise)' }),
+  s({ env: 'DRIFT_PSI_THRESHOLD', key: 'driftPsiThreshold', kind: 'number', def: 0.2, min: 0, max: 100, doc: 'population stability index past which a feature (or the score) is flagged as drifted (scoregate_drift_flag)' }),
+  s({ env: 'TOPIC_LABELS', key: 'topicLabels', kind: 'string', def: 'fraud-labels', doc: 'confirmed outcomes in (JSON {"transactionId", "label": 0|1, "source"?, "at"?}), with Kafka; read from the end at start' }),
+  s({ env: 'LABEL_JOIN_TTL_S', key: 'labelJoinTtlS', kind: 'int', def: 604_800, min: 1, max: 400 * 86_400, doc: 'how long an answer can still be joined to its label' }),
+  s({ env: 'LABEL_JOIN_MAX_ENTRIES', key: 'labelJoinMaxEntries', kind: 'int', def: 500_000, min: 1, max: 100_000_000, doc: 'answers remembered for joining labels (about 130 bytes each; oldest out first)' }),
+  s({ env: 'OUTCOME_WINDOW', key: 'outcomeWindow', kind: 'int', def: 10_000, min: 1, max: 10_000_000, doc: 'labelled answers the rolling precision, recall and false-positive rate are computed over' }),
+  s({ env: 'CHALLENGER_MODEL_DIR', key: 'challengerModelDir', kind: 'string', def: '', allowEmpty: true, doc: 'MLflow model directory loaded as the challenger at start when MLflow is not used (shadow scores, canary split); empty: none' }),
 ] as const;
 
 export class ConfigError extends Error {
@@ -237,6 +255,13 @@ function parseOne(setting: Setting<keyof Config>, raw: string): Config[keyof Con
     case 'int': {
       if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(setting.env, `must be an integer, got ${JSON.stringify(raw)}`);
       const n = Number(raw.trim());
+      if (setting.min !== undefined && n < setting.min) throw new ConfigError(setting.env, `must be ≥ ${setting.min}, got ${n}`);
+      if (setting.max !== undefined && n > setting.max) throw new ConfigError(setting.env, `must be ≤ ${setting.max}, got ${n}`);
+      return n;
+    }
+    case 'number': {
+      const n = Number(raw.trim());
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(setting.env, `must be a number, got ${JSON.stringify(raw)}`);
       if (setting.min !== undefined && n < setting.min) throw new ConfigError(setting.env, `must be ≥ ${setting.min}, got ${n}`);
       if (setting.max !== undefined && n > setting.max) throw new ConfigError(setting.env, `must be ≤ ${setting.max}, got ${n}`);
       return n;

@@ -100,6 +100,8 @@ export class Metrics {
   readonly admissionLimit = new Gauge({ name: 'scoregate_admission_limit', help: 'The adaptive admission limit: transactions allowed inside at once', registers: [this.registry], collect: () => { if (this.sampler?.admissionLimit) this.admissionLimit.set(this.sampler.admissionLimit()); } });
   readonly idempotencyAnswers = new Gauge({ name: 'scoregate_idempotency_answers', help: 'Answers remembered for idempotent replay', registers: [this.registry], collect: () => { if (this.sampler?.rememberedAnswers) this.idempotencyAnswers.set(this.sampler.rememberedAnswers()); } });
   readonly scores = new ScoreHistogram(this.registry);
+  readonly canaryPercent = new Gauge({ name: 'scoregate_canary_percent', help: 'Share of users (by a stable hash of userId) answered by the challenger instead of the champion; 0 when no canary runs', registers: [this.registry] });
+  readonly answersByModel = new Counter({ name: 'scoregate_answers_by_model_total', help: 'Answers given, by the model that gave them (name, version) and how it was chosen (by: champion, canary, fallback)', labelNames: ['name', 'version', 'by'] as const, registers: [this.registry] });
   readonly wsClosed = new Counter({ name: 'scoregate_ws_closed_total', help: 'WebSocket connections closed by the server, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
 
   private readonly passed = new Map<string, number>();

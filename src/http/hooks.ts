@@ -65,7 +65,11 @@ export class HookRoutes {
     app.post('/hooks/mlflow', (res, req) => this.mlflow(res, req));
     app.post('/hooks/databricks', (res, req) => this.databricks(res, req));
     app.post('/v1/models/reload', (res, req) => this.admin(res, req, 'model.reload', () => this.reload()));
-    app.post('/v1/models/rollback', (res, req) => this.admin(res, req, 'model.rollback', async () => ({ status: 'serving', model: await this.manager.rollback() })));
+    app.post('/v1/models/rollback', (res, req) => this.admin(res, req, 'model.rollback', async () => {
+      // Rollback returns every answer to the champion: the canary split goes back to 0.
+      const model = await this.manager.rollback();
+      return { status: 'serving', model: { name: model.name, version: model.version }, canaryPercent: this.manager.canaryPercent };
+    }));
   }
 
   private fresh(ts: number): boolean {

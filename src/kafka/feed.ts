@@ -36,6 +36,11 @@ export interface FeedOptions {
    */
   scoredTopic?: string;
   answers?: AnswerStore;
+  /**
+   * Confirmed outcomes (src/monitoring/outcomes.ts): read from the end at start, not replayed
+   * (the answers they join are in memory only); `take` returns the outcome counted.
+   */
+  labels?: { topic: string; take: (value: Buffer) => string };
 }
 
 type Target = Map<string, number>; // "topic:partition" → offset to reach
@@ -71,14 +76,17 @@ export class FeatureFeed {
       await this.ensureTopics(admin, [...this.opts.topics, ...extraTopics]);
       const since = Date.now() - this.opts.lookbackMs;
       const starts = new Map<string, number>();
-      for (const topic of this.opts.topics) {
+      const labels = this.opts.labels?.topic;
+      const topics = labels === undefined ? this.opts.topics : [...this.opts.topics, labels];
+      if (labels !== undefined) await this.ensureTopics(admin, [labels]);
+      for (const topic of topics) {
         const from = await admin.fetchTopicOffsetsByTimestamp(topic, since);
         const ends = await admin.fetchTopicOffsets(topic);
         for (const e of ends) {
           const key = `${topic}:${e.partition}`;
           const start = Number(from.find((f) => f.partition === e.partition)?.offset ?? e.high);
           // offsets-for-timestamp answers -1 when nothing is that recent: start at the end.
-          const s = start < 0 ? Number(e.high) : start;
+          const s = start < 0 || topic === labels ? Number(e.high) : start;
           starts.set(key, s);
           if (Number(e.high) > s) this.remaining.set(key, Number(e.high) - 1);
         }
@@ -86,7 +94,7 @@ export class FeatureFeed {
       const c = this.kafka.consumer({ groupId: this.opts.groupId || `scoregate-${hostname()}`, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100, retry: { retries: 10 } });
       this.consumer = c;
       await c.connect();
-      await c.subscribe({ topics: this.opts.topics, fromBeginning: false });
+      await c.subscribe({ topics, fromBeginning: false });
       await c.run({ autoCommit: true, autoCommitInterval: 1000, eachBatchAutoResolve: true, eachBatch: (p) => this.onBatch(p) });
       for (const [key, offset] of starts) {
         const i = key.lastIndexOf(':');
@@ -134,6 +142,12 @@ export class FeatureFeed {
   /** One record into the windows; returns the outcome it was counted under. */
   async ingest(topic: string, value: Buffer): Promise<string> {
     let outcome: string;
+    if (this.opts.labels !== undefined && topic === this.opts.labels.topic) {
+      outcome = this.opts.labels.take(value);
+      this.consumed++;
+      this.metrics.kafkaConsumed.inc({ topic, outcome });
+      return outcome;
+    }
     try {
       const decoded = splitWire(value) !== null ? await this.registry.decode(value) : (JSON.parse(value.toString('utf8')) as unknown);
       const obj = normalise(decoded);

@@ -19,10 +19,15 @@ export interface FollowerOptions {
   client?: MlflowClientOptions;
 }
 
+/** The registered-model tag whose value (0–100) sets the canary split (src/models/canary.ts). */
+export const CANARY_TAG = 'canary_percent';
+
 export class RegistryFollower {
   readonly client: MlflowClient;
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
+  /** The canary tag's value last applied: the tag acts when it changes, so an admin call or a rollback is not undone by the next poll. */
+  private canaryTag: string | null = null;
 
   constructor(
     private readonly manager: ModelManager,
@@ -77,6 +82,18 @@ export class RegistryFollower {
       throw err;
     }
     await this.challenge(version, `${origin} models:/${this.opts.modelName}@${this.opts.challengerAlias}`);
+    await this.syncCanary(origin);
+  }
+
+  /** Applies the registered model's canary_percent tag when it changed; a removed tag puts the split back to 0. */
+  async syncCanary(origin: string): Promise<void> {
+    const tag = (await this.client.getRegisteredModelTags(this.opts.modelName))[CANARY_TAG] ?? null;
+    if (tag === this.canaryTag) return;
+    const by = `${origin} mlflow tag ${CANARY_TAG}`;
+    if (tag === null) this.manager.setCanary(0, `${by} removed`);
+    else if (/^\d{1,3}$/.test(tag.trim()) && Number(tag) <= 100) this.manager.setCanary(Number(tag), by);
+    else this.log.warn('canary tag ignored: not a whole number from 0 to 100', { tag: CANARY_TAG, value: tag.slice(0, 40) });
+    this.canaryTag = tag;
   }
 
   /** Polling mode: follow both aliases every `ms`. Failures are logged; the next tick tries again. */

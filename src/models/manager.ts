@@ -29,7 +29,7 @@ export interface ModelSource {
 
 export interface LifecycleEvent {
   at: string;
-  action: 'activate' | 'rollback' | 'challenger' | 'challenger-removed';
+  action: 'activate' | 'rollback' | 'challenger' | 'challenger-removed' | 'canary';
   name: string | null;
   version: string | null;
   origin: string;
@@ -85,6 +85,27 @@ export class ModelManager {
     return this.challenger?.desc.version ?? null;
   }
 
+  /** Called with each model that starts serving answers, right after the switch (drift follows it). */
+  onServing: ((model: ModelDescriptor) => void) | null = null;
+
+  get canaryPercent(): number {
+    return this.scorer.canary.percent;
+  }
+
+  /**
+   * Sets the share of users the challenger answers (0–100). Takes effect on the next request;
+   * with no challenger loaded the champion keeps answering every user until one is.
+   */
+  setCanary(percent: number, by: string): void {
+    const before = this.scorer.canary.percent;
+    this.scorer.canary.set(percent, by);
+    this.metrics.canaryPercent.set(percent);
+    if (before === percent) return;
+    const c = this.challenger;
+    this.record({ action: 'canary', name: c?.desc.name ?? null, version: c?.desc.version ?? null, origin: `${by}: ${before}% → ${percent}% of users answered by the challenger`, outcome: 'serving' });
+    this.log.info('canary split', { percent, before, by, challenger: c === null ? null : c.desc.version });
+  }
+
   /** Validates, warms and switches to `source`. Throws ModelRejected; the old model keeps serving. */
   activate(source: ModelSource, action: 'activate' | 'rollback' = 'activate'): Promise<ModelDescriptor> {
     return this.serial(async () => {
@@ -106,6 +127,7 @@ export class ModelManager {
       this.metrics.modelSwaps.inc({ action });
       this.record({ action, name: pool.model.name, version: pool.model.version, origin: source.origin, outcome: 'serving', tookMs });
       this.log.info('model serving', { name: pool.model.name, version: pool.model.version, origin: source.origin, action, tookMs });
+      this.onServing?.(pool.model);
       if (old !== null) await old.close(); // drains what it was given, then stops its workers
       return pool.model;
     });
@@ -113,6 +135,8 @@ export class ModelManager {
 
   /** Switches back to the model served before the current one. */
   async rollback(): Promise<ModelDescriptor> {
+    // Every answer goes back to the champion first, whatever becomes of the model rollback.
+    this.setCanary(0, 'rollback');
     const source = await this.serial(async () => this.previous.pop());
     if (source === undefined) throw new ModelRejected({ dir: '', origin: 'rollback' }, 'there is no previous model to roll back to');
     try {
@@ -128,6 +152,7 @@ export class ModelManager {
     return this.serial(async () => {
       const old = this.scorer.challenger;
       if (source === null) {
+        if (this.scorer.canary.percent !== 0) this.setCanary(0, 'challenger removed');
         this.scorer.challenger = null;
         if (this.challenger !== null) this.record({ action: 'challenger-removed', name: this.challenger.desc.name, version: this.challenger.desc.version, origin: this.challenger.source.origin, outcome: 'removed' });
         this.challenger = null;
@@ -185,6 +210,7 @@ export class ModelManager {
     return {
       active: view(this.active),
       challenger: view(this.challenger),
+      canary: { percent: this.scorer.canary.percent, setBy: this.scorer.canary.setBy, answering: this.challenger !== null && this.scorer.canary.percent > 0 },
       previous: this.previous.map((p) => ({ name: p.name ?? null, version: p.version ?? null, origin: redactPaths(p.origin) })),
       lastRejection: [...this.history].reverse().find((h) => h.outcome === 'rejected') ?? null,
       history: this.history,

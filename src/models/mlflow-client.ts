@@ -108,6 +108,15 @@ export class MlflowClient {
     return this.toVersion(body, what);
   }
 
+  /** GET /api/2.0/mlflow/registered-models/get: the registered model's tags (key → value). */
+  async getRegisteredModelTags(name: string): Promise<Record<string, string>> {
+    const body = await this.getJson('/api/2.0/mlflow/registered-models/get', { name }, `registered model ${name}`);
+    const tags = asRecord(body['registered_model'])?.['tags'];
+    const out: Record<string, string> = {};
+    if (Array.isArray(tags)) for (const t of tags as { key?: unknown; value?: unknown }[]) if (typeof t?.key === 'string') out[t.key] = str(t.value) ?? '';
+    return out;
+  }
+
   /**
    * Downloads every file of the version's artifact directory into `destDir` (created if
    * missing; existing files are overwritten) and returns the directory holding `MLmodel`

@@ -1,17 +1,21 @@
 /**
- * Reads an MLflow model directory: its `MLmodel` file, the onnx flavor's model file, and the
- * signature, which must list exactly the feature contract's columns in its order.
+ * Reads an MLflow model directory: its `MLmodel` file, the onnx flavor's model file, the
+ * signature, which must list exactly the feature contract's columns in its order, and the
+ * artifacts shipped beside them (the training baseline for drift, src/monitoring/baseline.ts).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { FEATURE_NAMES } from '../features/contract.js';
+import { readBaseline, type BaselineRead } from '../monitoring/baseline.js';
 
 export interface ModelDescriptor {
   name: string;
   version: string;
   dir: string;
   onnxPath: string;
+  /** The training baseline artifact, or why there is none (drift is off for this model). */
+  baseline?: BaselineRead;
 }
 
 export class ModelLoadError extends Error {
@@ -90,5 +94,5 @@ export async function readModelDir(dir: string, fallbackVersion?: string): Promi
   const metaVersion = meta?.['model_version'];
   const uuid = typeof doc['model_uuid'] === 'string' ? doc['model_uuid'].slice(0, 8) : 'unknown';
   const version = fallbackVersion ?? (typeof metaVersion === 'string' || typeof metaVersion === 'number' ? String(metaVersion) : uuid);
-  return { name, version, dir: abs, onnxPath };
+  return { name, version, dir: abs, onnxPath, baseline: await readBaseline(abs) };
 }

@@ -13,6 +13,7 @@ import { FEATURE_COUNT } from '../features/contract.js';
 import type { FeatureEngine } from '../features/engine.js';
 import { AnswerStore, type Answer } from '../idempotency/answers.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
+import { CanarySplit } from '../models/canary.js';
 import type { InferencePool } from '../inference/pool.js';
 import { assessQuality } from '../quality/checks.js';
 import { parseTransaction } from '../quality/parse.js';
@@ -47,6 +48,17 @@ export interface ScorerOptions {
   privacy?: PrivacyOptions;
 }
 
+/** Which model gave an answer: the serving one, the challenger by the canary split, or the fallback rule. */
+export type AnsweredBy = 'champion' | 'canary' | 'fallback';
+
+/** What watches scored transactions (src/monitoring: drift, outcomes); null: nothing does. */
+export interface ScoreWatch {
+  /** The transaction's features, called while the scratch row holds them (before inference). */
+  features(row: Float32Array, offset: number): void;
+  /** An answer given (durable, about to be sent). */
+  answered(transactionId: string, score: number, model: Readonly<{ name: string; version: string }>, by: AnsweredBy): void;
+}
+
 /** How long an answer waits for a running challenger's score to put it in the event. */
 const CHALLENGER_WAIT_MS = 5;
 
@@ -75,6 +87,9 @@ export class Scorer {
   /** A challenger scored on the same rows off the response path; null when none. */
   challenger: InferencePool | null = null;
   readonly answers: AnswerStore;
+  /** The share of users the challenger answers (src/models/canary.ts). */
+  readonly canary = new CanarySplit();
+  watch: ScoreWatch | null = null;
   // One scratch row: compute() fills it and pool.score() copies it before anything else runs.
   private readonly row = new Float32Array(FEATURE_COUNT);
   /** Where a sink failure is reported (the gateway logs it). */
@@ -175,13 +190,18 @@ export class Scorer {
     const fallback = fallbackScore(row, 0);
     // The challenger copies the same row now; its result only ever reaches metrics and the sink.
     const ch = this.challenger;
+    // The canary split: a stable share of users is answered by the challenger (no shadow score then).
+    const canary = ch !== null && this.canary.routes(tx.userId);
+    const answering = canary ? ch : pool;
+    const watch = this.watch;
+    if (watch !== null) watch.features(row, 0);
     // Settled at once: a challenger that is overloaded or swapping yields null, never an unhandled rejection.
-    const chScore = ch !== null ? ch.score(row, 0).then((s) => s, () => null) : null;
+    const chScore = ch !== null && !canary ? ch.score(row, 0).then((s) => s, () => null) : null;
     m.inFlight.inc();
     let outcome: Outcome;
     const left = ctx.budgetMs - (performance.now() - ctx.startedAt);
     try {
-      outcome = left <= 0 ? 'deadline' : await this.infer(pool, left);
+      outcome = left <= 0 ? 'deadline' : await this.infer(answering, left);
     } finally {
       m.inFlight.dec();
     }
@@ -198,7 +218,7 @@ export class Scorer {
       transaction: safe,
       score,
       riskCategory: risk,
-      model: reason === null ? pool.modelRef : FALLBACK_MODEL,
+      model: reason === null ? answering.modelRef : FALLBACK_MODEL,
       quality: { score: quality.score, flags: quality.flags },
       source: ctx.source,
       receivedAt: ctx.receivedAt,
@@ -229,6 +249,7 @@ export class Scorer {
     m.scores.observe(score);
     m.qualityScore.observe(quality.score);
     this.answers.settle(tx.transactionId, fp, body);
+    if (watch !== null) watch.answered(tx.transactionId, score, ev.model, reason !== null ? 'fallback' : canary ? 'canary' : 'champion');
     return { body, replayed: false };
   }
 
