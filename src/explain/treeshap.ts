@@ -123,8 +123,7 @@ export class TreeShap {
     const on = this.pathOne;
     const w = this.pathWeight;
     const at = this.offsets[level]!;
-    // A plain loop: paths are a few entries long, and four copyWithin calls per node cost more
-    // than the copy (measured: 6 ms → see bench/results-explain.md per row with them).
+    // A plain loop: paths are a few entries long (7 splits on average here).
     for (let i = 0; i < depth; i++) {
       fe[at + i] = fe[from + i]!;
       ze[at + i] = ze[from + i]!;
@@ -197,9 +196,9 @@ export class TreeShap {
    * - one = 0: the unwound total is (D+1)/zero_k · Σ_i w_i/(D−i), whose sum is the same for
    *   every such entry, so each gets −v·(D+1)·Σ_i w_i/(D−i): O(D) per leaf, not per entry;
    * - one = 1: the recurrence depends on zero_k, O(D) per entry.
-   * Divisions by small integers are multiplications by a reciprocal table. Measured on the
-   * shipped model (bench/results-explain.md): these two cuts took a row from ~6 ms to the
-   * figure there.
+   * Divisions by small integers are multiplications by a reciprocal table. (Neither cut moved
+   * the measured time much on this model — the cost is the O(D) unwinding of the entries the
+   * row follows — but both are free: bench/results-explain.md.)
    */
   private leaf(at: number, depth: number, v: number): void {
     const fe = this.pathFeature;

@@ -93,7 +93,7 @@ export function checkGoldenScores(scores: Float32Array, golden?: GoldenSet): str
   }
   if (bad === 0) return null;
   return (
-    `golden set mismatch: ${bad} of ${scores.length} rows of ${GOLDEN_FILE} score more than ${GOLDEN_TOLERANCE} away from the expected scores shipped with the model ` +
+    `golden set mismatch: ${bad} of ${scores.length} rows of ${GOLDEN_FILE} score more than ${GOLDEN_TOLERANCE.toExponential()} away from the expected scores shipped with the model ` +
     `(worst: row ${worst + 1} scored ${scores[worst]}, expected ${expected[worst]}); its features may be shuffled or its converter broken`
   );
 }
