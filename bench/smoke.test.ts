@@ -17,6 +17,11 @@ describe('bench smoke', () => {
     expect(stdout).toMatch(/\| inference: batch of 128, on the event loop \| [\d.]+ \|/);
   }, 150_000);
 
+  it('explain prints its table', async () => {
+    const { stdout } = await run(process.execPath, [join(REPO_ROOT, 'dist/bench/explain.js'), '--quick'], { timeout: 120_000 });
+    expect(stdout).toMatch(/\| explain: TreeSHAP, all 26 contributions \+ bias \| [\d.]+ \|/);
+  }, 150_000);
+
   it('windows-memory prints its table', async () => {
     const { stdout } = await run(process.execPath, ['--expose-gc', join(REPO_ROOT, 'dist/bench/windows-memory.js'), '--users', '20000', '--events', '3'], { timeout: 60_000 });
     expect(stdout).toMatch(/\| 20,000 \| 3 \|/);

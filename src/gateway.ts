@@ -70,6 +70,7 @@ const ROUTES: Record<string, string> = {
   '/ui': 'GET',
   '/v1/status': 'GET',
   '/v1/users/:userId/window': 'GET',
+  '/v1/audit': 'GET',
   '/v1/stream': 'GET',
   ...DOC_ROUTES,
   ...MONITORING_ROUTES,

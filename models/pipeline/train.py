@@ -224,6 +224,83 @@ def tighten_thresholds(onx, booster) -> None:
     log(f"thresholds: {sum(len(v) for v in positions.values())} splits, {changed} rounded down to the float32 below LightGBM's double")
 
 
+GOLDEN_LEGIT = 192
+GOLDEN_FRAUD = 64
+
+
+def ensemble_attrs(onx):
+    """The TreeEnsemble node's attributes, by name, as Python values."""
+    (ens,) = [n for n in onx.graph.node if n.op_type in ("TreeEnsembleClassifier", "TreeEnsembleRegressor")]
+    from onnx import helper
+    attrs = {a.name: helper.get_attribute_value(a) for a in ens.attribute}
+    return attrs
+
+
+def explain_artifacts(model, onx, onx_sha: str, model_dir: Path, names: list[str], feats_test: np.ndarray,
+                      y_test: np.ndarray, p_test: np.ndarray) -> None:
+    """Writes what the gateway needs beside model.onnx to explain and check a score.
+
+    - booster.txt: the LightGBM booster itself (the reference for pred_contrib parity tests).
+    - tree_counts.json: each ONNX tree node's training-sample count (LightGBM's internal_count
+      for a split, leaf_count for a leaf), in the TreeEnsemble's node order. TreeSHAP weighs the
+      branch a row does not take by these counts; the ONNX converter keeps no cover (its
+      nodes_hitrates are all 1.0 and are dropped), so they travel as an artifact. Each node is
+      matched to LightGBM's by walking both trees from the root (true = left), checking the
+      split feature and the leaf value on the way.
+    - golden.csv: rows the model must score as LightGBM did (|delta| <= 1e-5) before it serves.
+    """
+    booster = model.booster_
+    booster.save_model(str(model_dir / "booster.txt"))
+    attrs = ensemble_attrs(onx)
+    tree_ids = list(attrs["nodes_treeids"])
+    node_ids = list(attrs["nodes_nodeids"])
+    features = list(attrs["nodes_featureids"])
+    modes = [m.decode() for m in attrs["nodes_modes"]]
+    true_ids = list(attrs["nodes_truenodeids"])
+    false_ids = list(attrs["nodes_falsenodeids"])
+    leaf_weight = {(t, nid): w for t, nid, w in zip(attrs["class_treeids"], attrs["class_nodeids"], attrs["class_weights"])}
+    index = {(t, nid): j for j, (t, nid) in enumerate(zip(tree_ids, node_ids))}
+    counts: list[int | None] = [None] * len(tree_ids)
+    dump = booster.dump_model()["tree_info"]
+    if sorted(set(tree_ids)) != list(range(len(dump))):
+        raise SystemExit(f"ONNX has trees {sorted(set(tree_ids))[:5]}..., LightGBM {len(dump)}")
+    for tid, info in enumerate(dump):
+        stack = [(0, info["tree_structure"])]
+        while stack:
+            nid, lgb_node = stack.pop()
+            j = index[(tid, nid)]
+            if "split_index" in lgb_node:
+                if modes[j] == "LEAF" or features[j] != int(lgb_node["split_feature"]):
+                    raise SystemExit(f"tree {tid} node {nid}: ONNX and LightGBM splits differ")
+                counts[j] = int(lgb_node["internal_count"])
+                stack.append((true_ids[j], lgb_node["left_child"]))
+                stack.append((false_ids[j], lgb_node["right_child"]))
+            else:
+                if modes[j] != "LEAF" or abs(leaf_weight[(tid, nid)] - lgb_node["leaf_value"]) > 1e-6 * max(1.0, abs(lgb_node["leaf_value"])):
+                    raise SystemExit(f"tree {tid} node {nid}: ONNX leaf does not match LightGBM's")
+                # A tree that is one leaf has no count in the dump; it contributes to the bias only.
+                counts[j] = int(lgb_node.get("leaf_count", info.get("num_leaves", 1)))
+    if any(c is None for c in counts):
+        raise SystemExit("some ONNX tree nodes were not reached from their roots")
+    (model_dir / "tree_counts.json").write_text(json.dumps({
+        "format": "scoregate.tree-counts/1",
+        "doc": "training-sample count of each TreeEnsemble node, in the ONNX node order (LightGBM internal_count / leaf_count)",
+        "onnx_sha256": onx_sha,
+        "counts": counts,
+    }, separators=(",", ":")) + "\n", encoding="utf8")
+
+    rng = np.random.default_rng(20261127)
+    pos = np.flatnonzero(y_test == 1)
+    neg = np.flatnonzero(y_test == 0)
+    sel = np.sort(np.concatenate([rng.choice(pos, min(len(pos), GOLDEN_FRAUD), replace=False),
+                                  rng.choice(neg, min(len(neg), GOLDEN_LEGIT), replace=False)]))
+    with open(model_dir / "golden.csv", "w", encoding="utf8", newline="") as fh:
+        fh.write(",".join([*names, "expected"]) + "\n")
+        for i in sel:
+            fh.write(",".join([*(repr(float(v)) for v in feats_test[i]), repr(float(p_test[i]))]) + "\n")
+    log(f"explain artifacts: booster.txt, tree_counts.json ({len(counts)} nodes), golden.csv ({len(sel)} rows, {int(y_test[sel].sum())} fraud)")
+
+
 def main() -> int:
     args = parse_args()
     t0 = time.time()
@@ -293,6 +370,8 @@ def main() -> int:
     sig_cols = [c.name for c in mlflow.models.Model.load(str(model_dir)).signature.inputs.inputs]
     if sig_cols != names:
         raise SystemExit(f"saved signature columns {sig_cols} differ from the feature columns {names}")
+
+    explain_artifacts(model, onx, onnx_sha, model_dir, names, X_test.to_numpy(dtype=np.float32), y_test, p_test)
 
     # pyfunc smoke test: what `mlflow models serve` does with a DataFrame request.
     pyf = mlflow.pyfunc.load_model(str(model_dir))
@@ -374,6 +453,21 @@ def main() -> int:
     return 0
 
 
+EXTRA_ARTIFACTS = ("booster.txt", "tree_counts.json", "golden.csv")
+
+
+def _extras(model_dir: Path) -> Path:
+    """A temporary folder holding only the model directory's extra artifacts."""
+    import tempfile
+    tmp = Path(tempfile.mkdtemp(prefix="scoregate-extras-"))
+    for name in EXTRA_ARTIFACTS:
+        shutil.copy2(model_dir / name, tmp / name)
+    # The training baseline for drift monitoring travels the same way.
+    if (model_dir / "baseline.json").exists():
+        shutil.copy2(model_dir / "baseline.json", tmp / "baseline.json")
+    return tmp
+
+
 def register(args, onx, signature, example, metadata) -> None:
     import mlflow
     import mlflow.onnx
@@ -391,14 +485,16 @@ def register(args, onx, signature, example, metadata) -> None:
         info = mlflow.onnx.log_model(onx, name="model", signature=signature, input_example=example,
                                      metadata={**metadata, "model_name": args.name},
                                      onnx_execution_providers=["CPUExecutionProvider"])
-        client = MlflowClient(tracking_uri=args.tracking_uri)
-        # The training baseline travels inside the model's artifacts, next to MLmodel, before
-        # the version exists: a follower never downloads the model without it.
-        with tempfile.TemporaryDirectory() as extra:
-            shutil.copy(Path(args.out).resolve() / MODEL_NAME / "baseline.json", Path(extra) / "baseline.json")
-            client.log_model_artifacts(info.model_id, extra)
-        mv = mlflow.register_model(info.model_uri, args.name)
+        # log_model writes only what save_model does: the explain artifacts and the golden set
+        # (written into the local model directory by explain_artifacts) join the logged model
+        # before it is registered, so a gateway following the registry never sees it without them.
+        model_dir = Path(args.out).resolve() / MODEL_NAME
+        MlflowClient(tracking_uri=args.tracking_uri).log_model_artifacts(info.model_id, str(_extras(model_dir)))
+    mv = mlflow.register_model(info.model_uri, args.name)
     version = mv.version
+    if version is None:
+        raise SystemExit("register_model did not register a model version")
+    client = MlflowClient(tracking_uri=args.tracking_uri)
     client.set_registered_model_alias(args.name, args.alias, str(version))
     got = client.get_model_version_by_alias(args.name, args.alias)
     log(f"registered {args.name} version {got.version} (run {run.info.run_id}, {info.model_uri}); alias {args.alias!r} -> {got.version}")

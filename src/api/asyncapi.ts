@@ -115,6 +115,7 @@ export function asyncApiDocument(version: string, topics: TopicNames): Schema {
             id: streamId,
             transaction: ref('#/components/schemas/Transaction'),
             budgetMs: { type: 'integer', minimum: 1, description: 'The most this transaction may take before the fallback answers (capped at REQUEST_BUDGET_MS)' },
+            explain: { type: 'boolean', description: 'true: the result carries `explanation`, its top contributors (README, Explanations)' },
           },
         },
         StreamResult: {

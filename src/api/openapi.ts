@@ -71,6 +71,12 @@ const budgetHeader: Schema = {
   schema: { type: 'string', pattern: `^[\\u0080-\\u00ff]*(${nonZeroDigits(9)})?[\\u0080-\\u00ff]*$` },
 };
 
+/** ?explain=true or Explain: true: the answer carries its top contributors (any other value: it does not). */
+const explainParams: Schema[] = [
+  { name: 'explain', in: 'query', required: false, description: 'true (or 1): the answer carries `explanation`, its top contributors (README, Explanations)', schema: { type: 'string' } },
+  { name: 'Explain', in: 'header', required: false, description: 'true (or 1): as the explain query parameter', schema: { type: 'string' } },
+];
+
 const scoringErrors = (...extra: number[]): Record<string, Schema> =>
   errors(
     [400, [...codesWithStatus(400).filter((c) => c !== 'INVALID_JSON'), 'INVALID_JSON']],
@@ -171,7 +177,7 @@ export function openApiDocument(version: string): Schema {
           summary: 'Score one transaction',
           description: 'Idempotent by transactionId: a retry of the same transaction is answered the first answer again with `Idempotent-Replayed: true`. Role: scorer.',
           security: AUTH,
-          parameters: [budgetHeader],
+          parameters: [budgetHeader, ...explainParams],
           requestBody: { required: true, content: json(ref('Transaction')) },
           responses: {
             200: {
@@ -189,7 +195,7 @@ export function openApiDocument(version: string): Schema {
           summary: 'Score up to BATCH_MAX_ITEMS transactions: a result or an error each, in order',
           description: 'Role: scorer. Items are scored and counted one by one; an item error does not fail the batch.',
           security: AUTH,
-          parameters: [budgetHeader],
+          parameters: [budgetHeader, ...explainParams],
           requestBody: {
             required: true,
             content: json({

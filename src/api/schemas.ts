@@ -125,6 +125,36 @@ export const scoreResult: Schema = {
     },
     fallback: { const: true, description: 'Present when the fallback rule model answered instead of the model' },
     fallbackReason: { type: 'string', enum: FALLBACK_REASONS },
+    explanation: {
+      description: 'Present when asked (explain=true): the top contributors to the score\'s log-odds, exact TreeSHAP (README, Explanations); null when the fallback answered or the model cannot be explained',
+      oneOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          required: ['bias', 'margin', 'top'],
+          additionalProperties: false,
+          properties: {
+            bias: { type: 'number', description: 'log-odds with no feature known' },
+            margin: { type: 'number', description: 'bias + every contribution: the score\'s log-odds' },
+            top: {
+              type: 'array',
+              maxItems: 5,
+              items: {
+                type: 'object',
+                required: ['feature', 'code', 'value', 'contribution'],
+                additionalProperties: false,
+                properties: {
+                  feature: { type: 'string' },
+                  code: { type: 'string', description: 'reason code, e.g. VELOCITY_1M, AMOUNT_SPIKE, NEW_MERCHANT, ODD_HOUR' },
+                  value: { type: 'number' },
+                  contribution: { type: 'number', description: 'contribution to the log-odds; positive raises the score' },
+                },
+              },
+            },
+          },
+        },
+      ],
+    },
     tookMs: { type: 'number', minimum: 0, description: 'Server time from admission to the score' },
   },
 };

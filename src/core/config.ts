@@ -73,6 +73,7 @@ export interface Config {
   idempotencyMaxAnswers: number;
   idempotencyTtlS: number;
   spoolFsync: 'interval' | 'always';
+  explainEvents: 'risky' | 'all' | 'asked';
   sinkWaitMs: number;
   bodyLingerBytes: number;
   sinkKeyringFile: string;
@@ -166,6 +167,7 @@ export const SETTINGS = [
   s({ env: 'ADMISSION_MAX_LIMIT', key: 'admissionMaxLimit', kind: 'int', def: 4096, min: 1, max: 1_000_000, doc: 'the admission limit never rises above this; excess requests get 503 OVERLOADED with Retry-After before their body is read' }),
   s({ env: 'IDEMPOTENCY_MAX_ANSWERS', key: 'idempotencyMaxAnswers', kind: 'int', def: 500_000, min: 1, max: 100_000_000, doc: 'answers remembered for idempotent replay (≈ 430 B each, measured, plus 52 B a slot allocated at start; at most IDEMPOTENCY_MAX_ANSWERS × 432 bytes, so longer answers mean fewer remembered; least recently used evicted first)' }),
   s({ env: 'IDEMPOTENCY_TTL_S', key: 'idempotencyTtlS', kind: 'int', def: 86_400, min: 1, max: 30 * 86_400, doc: 'how long an answer is replayed for a retry with the same transactionId' }),
+  s({ env: 'EXPLAIN_EVENTS', key: 'explainEvents', kind: 'enum', def: 'risky', values: ['risky', 'all', 'asked'], doc: 'which scored events carry the top contributors (exact TreeSHAP, ~1.5 ms of CPU each: README, Explanations): risky: those whose answer asked (explain=true) and every MEDIUM or HIGH score; all: every event; asked: only those whose answer asked' }),
   s({ env: 'SPOOL_FSYNC', key: 'spoolFsync', kind: 'enum', def: 'interval', values: ['interval', 'always'], doc: 'interval: an answer waits for its event to be written to the spool file (survives a process kill) and the file is fdatasync\'d every 100 ms; always: an answer also waits for the fdatasync (survives power loss; group commit)' }),
   s({ env: 'SINK_WAIT_MS', key: 'sinkWaitMs', kind: 'int', def: 2000, min: 1, max: 60_000, doc: 'longest an answer waits for its scored event to be durable before it fails with 503 SINK_FULL' }),
   s({ env: 'BODY_LINGER_BYTES', key: 'bodyLingerBytes', kind: 'int', def: 16_777_216, min: 0, max: 1 << 30, doc: 'an over-limit request body is read and discarded up to this many bytes, so the client reads its 413 (lingering close); past it the connection is closed' }),
@@ -268,7 +270,7 @@ function parseOne(setting: Setting<keyof Config>, raw: string): Config[keyof Con
     }
     case 'enum':
       if (!setting.values?.includes(raw)) throw new ConfigError(setting.env, `must be one of ${setting.values?.join(', ')}, got ${JSON.stringify(raw)}`);
-      return raw as Config['logLevel'] | Config['spoolFsync'] | Config['authMetrics'] | Config['kafkaSaslMechanism'];
+      return raw as Config['logLevel'] | Config['spoolFsync'] | Config['authMetrics'] | Config['kafkaSaslMechanism'] | Config['explainEvents'];
     case 'bool':
       if (raw !== 'true' && raw !== 'false') throw new ConfigError(setting.env, `must be true or false, got ${JSON.stringify(raw)}`);
       return raw === 'true';

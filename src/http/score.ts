@@ -70,7 +70,7 @@ function jsonRoute(
   scorer: Scorer,
   opts: ScoreRouteOptions,
   route: 'score' | 'batch',
-  handle: (ex: Exchange, body: unknown, text: string, budgetMs: number) => void,
+  handle: (ex: Exchange, body: unknown, text: string, budgetMs: number, explain: boolean) => void,
 ): (res: HttpResponse, req: HttpRequest) => void {
   const shedError = overloaded();
   return (res, req) => {
@@ -116,6 +116,8 @@ function jsonRoute(
     } catch (err) {
       return fail(asScoregateError(err), closeEarly);
     }
+    // Read now: uWS's request object is gone once the body arrives.
+    const explain = explainAsked(req.getQuery('explain'), req.getHeader('explain'));
     const afterBody = (r: BodyResult): void => {
       if (ex.aborted) return;
       if (!r.ok) {
@@ -132,7 +134,7 @@ function jsonRoute(
         return fail(e);
       }
       try {
-        handle(ex, body, r.text, budgetMs);
+        handle(ex, body, r.text, budgetMs, explain);
       } catch (err) {
         fail(asScoregateError(err));
       }
@@ -151,13 +153,18 @@ function jsonRoute(
   };
 }
 
-function contextOf(ex: Exchange, budgetMs: number, raw: () => string): ScoreContext {
-  return { source: 'http', receivedAt: ex.receivedAt, startedAt: ex.startedAt, budgetMs, raw };
+/** `?explain=true` (or 1) or an `Explain: true` header asks for the top contributors in the answer. */
+function explainAsked(query: string | undefined, header: string): boolean {
+  return query === 'true' || query === '1' || header.toLowerCase() === 'true' || header === '1';
+}
+
+function contextOf(ex: Exchange, budgetMs: number, raw: () => string, explain: boolean): ScoreContext {
+  return { source: 'http', receivedAt: ex.receivedAt, startedAt: ex.startedAt, budgetMs, raw, explain };
 }
 
 export function scoreRoute(scorer: Scorer, opts: ScoreRouteOptions): (res: HttpResponse, req: HttpRequest) => void {
-  return jsonRoute(scorer, opts, 'score', (ex, body, text, budgetMs) => {
-    scorer.score(body, contextOf(ex, budgetMs, () => text)).then(
+  return jsonRoute(scorer, opts, 'score', (ex, body, text, budgetMs, explain) => {
+    scorer.score(body, contextOf(ex, budgetMs, () => text, explain)).then(
       (a: Answer) => {
         ex.send(200, a.body, false, 'application/json', a.replayed ? REPLAYED_HEADER : null, 'true');
         opts.observe('score', 200, ex.elapsedMs() / 1000);
@@ -172,7 +179,7 @@ export function scoreRoute(scorer: Scorer, opts: ScoreRouteOptions): (res: HttpR
 }
 
 export function batchRoute(scorer: Scorer, opts: ScoreRouteOptions): (res: HttpResponse, req: HttpRequest) => void {
-  return jsonRoute(scorer, opts, 'batch', (ex, body, _text, budgetMs) => {
+  return jsonRoute(scorer, opts, 'batch', (ex, body, _text, budgetMs, explain) => {
     const items = Array.isArray(body) ? body : typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['transactions'] : undefined;
     if (!Array.isArray(items)) {
       throw new ScoregateError('INVALID_BODY', 'a batch is a JSON array of transactions, or {"transactions": [...]}', 'transactions');
@@ -184,7 +191,7 @@ export function batchRoute(scorer: Scorer, opts: ScoreRouteOptions): (res: HttpR
     // All items enter the scorer in this turn, so they share inference runs. An item whose id
     // repeats an earlier item's waits for it and replays its answer.
     const all = items.map((item: unknown, i) =>
-      scorer.score(item, contextOf(ex, budgetMs, () => rawPayload(item))).then(
+      scorer.score(item, contextOf(ex, budgetMs, () => rawPayload(item), explain)).then(
         (a) => {
           parts[i] = a.replayed ? `{"result":${a.body},"replayed":true}` : `{"result":${a.body}}`;
         },

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { ScoregateError } from '../core/errors.js';
 import { FEATURE_COUNT } from '../features/contract.js';
+import type { Explainer } from '../explain/explainer.js';
 import type { ModelDescriptor } from '../models/mlmodel.js';
 import type { ScoreTask, WorkerInit } from './protocol.js';
 import { ModelSession } from './session.js';
@@ -89,6 +90,10 @@ function workerFile(): string {
 
 export class InferencePool {
   readonly model: ModelDescriptor;
+  /** TreeSHAP for this model's scores, set once by validation (src/models/validate.ts); null when it cannot be explained. */
+  explainer: Explainer | null = null;
+  /** Why there is no explainer. */
+  explainUnavailable: string | null = 'not validated';
   /** What answers and events name, one frozen object for every row this pool scores. */
   readonly modelRef: Readonly<{ name: string; version: string }>;
   private readonly executor: Executor;

@@ -81,6 +81,10 @@ export function scoredRecord(ev: ScoredEvent): Record<string, unknown> {
             complianceTags: [...ev.classification.tags],
             fields: ev.classification.fields.map((f) => ({ path: f.path, kind: f.kind, sensitivity: f.sensitivity, complianceTags: [...f.tags], retention: f.retention, action: f.action })),
           },
+    explanation:
+      ev.explanation === undefined || ev.explanation === null
+        ? null
+        : { bias: ev.explanation.bias, margin: ev.explanation.margin, inAnswer: ev.explanationInAnswer === true, top: ev.explanation.top.map((c) => ({ ...c })) },
     lineage: lineageOf(ev).map((s) => ({ ...s, rulesApplied: [...s.rulesApplied], metrics: { ...s.metrics } })),
   };
 }

@@ -4,8 +4,8 @@
  * time) and recorded in a bounded history shown by GET /v1/models.
  *
  * A candidate serves only after: its MLmodel signature matches the feature contract, it loads
- * and warms in every worker of a new pool, and it scores the golden set with finite values in
- * [0, 1]. Then the scorer's pool reference is switched in one assignment on the event loop:
+ * and warms in every worker of a new pool, and it scores its golden set (golden.csv in the model
+ * directory) within 1e-5 of the expected scores shipped with it (src/models/golden.ts). Then the scorer's pool reference is switched in one assignment on the event loop:
  * requests already handed to the old pool finish there (their answers name the old version),
  * every later one goes to the new pool, and the old pool closes once it has drained. A
  * candidate that fails any step is rejected with the reason and the old model keeps serving.
@@ -16,6 +16,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { InferencePool, PoolOptions } from '../inference/pool.js';
 import type { Scorer } from '../scoring/scorer.js';
 import type { ModelDescriptor } from './mlmodel.js';
+import type { GoldenSet } from './golden.js';
 import { validateCandidate } from './validate.js';
 
 /** Where a model comes from: a directory, and the name and version to announce it under. */
@@ -67,7 +68,8 @@ export class ModelManager {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly poolOptions: PoolOptions,
-    private readonly golden: { rows: Float32Array; n: number },
+    /** Rows for models that ship no golden.csv (range check only). */
+    private readonly golden: GoldenSet,
   ) {}
 
   /** Runs lifecycle changes one after another. */
@@ -173,7 +175,10 @@ export class ModelManager {
   /** Loads and checks a candidate in a pool of its own (validate.ts); rejects with the reason. */
   private async candidate(source: ModelSource, action: LifecycleEvent['action'], opts: PoolOptions): Promise<InferencePool> {
     try {
-      const pool = await validateCandidate(source, opts, this.golden);
+      const pool = await validateCandidate(source, opts, this.golden, (step, detail, warning) => {
+        if (warning === true) this.log.warn('model check passed with a warning', { origin: source.origin, step, detail });
+      });
+      if (pool.explainer === null) this.log.warn('model serves without explanations', { origin: source.origin, reason: pool.explainUnavailable });
       if (action !== 'challenger') {
         pool.setObserver({
           batch: (rows, seconds) => {

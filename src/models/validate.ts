@@ -1,11 +1,14 @@
 /**
  * The checks a candidate model passes before it may serve, in order: its MLmodel signature
  * matches the feature contract, it loads and warms in every worker of a pool of its own, and it
- * scores the golden set with finite values in [0, 1]. ModelManager runs them before a switch;
+ * scores its own golden set (golden.csv, shipped in the model directory) within 1e-5 of the
+ * expected scores — or, for a model without one, the fallback rows in [0, 1] with a warning
+ * (src/models/golden.ts). Then its explainer is loaded, if it can be explained. ModelManager runs them before a switch;
  * `scoregate model validate` runs the same function and prints each step as it passes.
  */
+import { Explainer } from '../explain/explainer.js';
 import { InferencePool, type PoolOptions } from '../inference/pool.js';
-import { checkGoldenScores } from './golden.js';
+import { checkGoldenScores, goldenFor, type GoldenSet } from './golden.js';
 import { readModelDir } from './mlmodel.js';
 
 export type ValidationStep = 'mlmodel' | 'load' | 'golden';
@@ -34,8 +37,8 @@ export interface CandidateSource {
 export async function validateCandidate(
   source: CandidateSource,
   opts: PoolOptions,
-  golden: { rows: Float32Array; n: number },
-  passed: (step: ValidationStep, detail: string) => void = () => undefined,
+  fallbackGolden: GoldenSet,
+  passed: (step: ValidationStep, detail: string, warning?: boolean) => void = () => undefined,
 ): Promise<InferencePool> {
   let step: ValidationStep = 'mlmodel';
   let pool: InferencePool | null = null;
@@ -48,13 +51,40 @@ export async function validateCandidate(
     pool = await InferencePool.start(desc, opts);
     passed('load', `${desc.onnxPath} loaded and warmed (${opts.workers === 0 ? 'on the event loop' : `${opts.workers} worker(s)`}, ${Math.round(performance.now() - t0)} ms)`);
     step = 'golden';
+    const golden = await goldenFor(desc.dir, fallbackGolden);
     const scores = await pool.scoreRows(golden.rows, golden.n);
-    const bad = checkGoldenScores(scores);
+    const bad = checkGoldenScores(scores, golden);
     if (bad !== null) throw new Error(bad);
-    passed('golden', `${golden.n} rows scored, every score finite and in [0, 1]`);
+    if (golden.expected !== null) passed('golden', `${golden.n} rows scored within 1e-5 of the expected scores shipped with the model (${golden.origin})`);
+    else passed('golden', `${golden.n} rows scored finite and in [0, 1] (${golden.origin}); rebuild the model with the pipeline to ship its golden set`, true);
+    const ex = await explainerFor(desc.dir, desc.onnxPath, golden, scores);
+    if (ex instanceof Explainer) pool.explainer = ex;
+    else pool.explainUnavailable = ex;
     return pool;
   } catch (err) {
     if (pool !== null) await pool.close().catch(() => undefined);
     throw new ValidationFailed(step, err instanceof Error ? err.message : String(err));
   }
+}
+
+/**
+ * The model's explainer, or why there is none: a model that cannot be
+ * explained (no tree_counts.json, not a single-score tree ensemble) still serves, its answers
+ * carry no explanation. The explainer must reproduce the model's own scores on the golden rows
+ * (its margin through the link, within 1e-5), so an explanation never describes another model
+ * than the one that scored.
+ */
+async function explainerFor(dir: string, onnxPath: string, golden: GoldenSet, scores: Float32Array): Promise<Explainer | string> {
+  let ex: Explainer;
+  try {
+    ex = await Explainer.load(dir, onnxPath);
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  const F = golden.rows.length / golden.n;
+  for (let r = 0; r < golden.n; r++) {
+    const s = ex.score(ex.shap.margin(golden.rows, r * F));
+    if (!(Math.abs(s - scores[r]!) <= 1e-5)) return `the tree ensemble read from the ONNX file scores golden row ${r + 1} ${s}, the model ${scores[r]}`;
+  }
+  return ex;
 }

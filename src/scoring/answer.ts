@@ -6,6 +6,7 @@
  */
 import type { FallbackReason } from '../admission/fallback.js';
 import type { QualityFlag } from '../quality/checks.js';
+import type { Explanation } from '../explain/reasons.js';
 import type { RiskCategory, ScoredEvent } from '../sink/events.js';
 
 /** tookMs as answered and kept: microsecond precision. */
@@ -19,8 +20,17 @@ export function resultJson(ev: ScoredEvent): string {
     `"model":{"name":${JSON.stringify(ev.model.name)},"version":${JSON.stringify(ev.model.version)}},` +
     `"quality":{"score":${ev.quality.score},"flags":${JSON.stringify(ev.quality.flags)}}` +
     (ev.fallback === null ? '' : `,"fallback":true,"fallbackReason":"${ev.fallback}"`) +
+    (ev.explanationInAnswer === true ? `,"explanation":${explanationJson(ev.explanation ?? null)}` : '') +
     `,"tookMs":${ev.tookMs}}`
   );
+}
+
+/** An explanation as answered: bias, margin and the top contributors, fields in a fixed order. */
+export function explanationJson(x: Explanation | null): string {
+  if (x === null) return 'null';
+  let top = '';
+  for (const c of x.top) top += `${top === '' ? '' : ','}{"feature":"${c.feature}","code":"${c.code}","value":${c.value},"contribution":${c.contribution}}`;
+  return `{"bias":${x.bias},"margin":${x.margin},"top":[${top}]}`;
 }
 
 /**
@@ -42,8 +52,24 @@ export function answerFromScoredRecord(rec: unknown): { body: string; fingerprin
     quality: { score: Number(r['qualityScore']), flags: (Array.isArray(r['qualityFlags']) ? r['qualityFlags'] : []) as QualityFlag[] },
     fallback: (typeof r['fallbackReason'] === 'string' ? r['fallbackReason'] : null) as FallbackReason | null,
     tookMs: took,
+    ...explanationOfRecord(r['explanation']),
   } as unknown as ScoredEvent;
   const at = r['scoredAt'];
   const scoredAt = typeof at === 'number' ? at : at instanceof Date ? at.getTime() : Date.now();
   return { body: resultJson(ev), fingerprint: fp, scoredAt };
+}
+
+/** The explanation fields of a transactions.scored record (Avro), as the event had them. */
+function explanationOfRecord(x: unknown): { explanation: Explanation | null; explanationInAnswer: boolean } {
+  if (typeof x !== 'object' || x === null) return { explanation: null, explanationInAnswer: false };
+  const r = x as Record<string, unknown>;
+  const top = Array.isArray(r['top']) ? (r['top'] as Record<string, unknown>[]) : [];
+  return {
+    explanation: {
+      bias: Number(r['bias']),
+      margin: Number(r['margin']),
+      top: top.map((c) => ({ feature: String(c['feature']), code: String(c['code']), value: Number(c['value']), contribution: Number(c['contribution']) })),
+    },
+    explanationInAnswer: r['inAnswer'] === true,
+  };
 }

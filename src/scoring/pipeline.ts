@@ -33,6 +33,7 @@ export function buildPipeline(config: Config, sink: EventSink, metrics: Metrics,
     maxAnswers: config.idempotencyMaxAnswers,
     answerTtlMs: config.idempotencyTtlS * 1000,
     sinkWaitMs: config.sinkWaitMs,
+    explainEvents: config.explainEvents,
     privacy: privacyOptions(tokenKey(config)),
   });
   const models = new ModelManager(scorer, metrics, log, { workers: config.inferenceWorkers, batchMax: config.inferenceBatchMax, queueMax: config.inferenceQueueMax }, loadGoldenRows());

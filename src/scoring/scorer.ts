@@ -37,6 +37,8 @@ export interface ScoreContext {
   budgetMs: number;
   /** The payload text for a dead letter (called only on failure). */
   raw: () => string;
+  /** The answer carries the top contributors (HTTP ?explain=true or Explain: true, WebSocket "explain": true). */
+  explain?: boolean;
 }
 
 export interface ScorerOptions {
@@ -46,6 +48,8 @@ export interface ScorerOptions {
   sinkWaitMs: number;
   /** Masking of card data and PII in everything written out (src/privacy). */
   privacy?: PrivacyOptions;
+  /** Which events carry an explanation when the answer did not ask (EXPLAIN_EVENTS; default risky). */
+  explainEvents?: 'risky' | 'all' | 'asked';
 }
 
 /** Which model gave an answer: the serving one, the challenger by the canary split, or the fallback rule. */
@@ -79,6 +83,18 @@ function onDeadline(resolve: (o: Outcome) => void): void {
 
 function delay<T>(ms: number, value: T): Promise<T> {
   return new Promise((r) => setTimeout(r, ms, value));
+}
+
+/**
+ * Puts the top contributors in the event (and the answer, when asked). Exact TreeSHAP costs
+ * about 1 ms of CPU per row on the shipped model (bench/results-explain.md), fifty times its
+ * inference, so events that did not ask get one only per EXPLAIN_EVENTS: by default MEDIUM and
+ * HIGH scores — the ones an analyst opens. A fallback score has no tree to explain.
+ */
+function explainInto(ev: ScoredEvent, pool: InferencePool, row: Float32Array, asked: boolean, policy: 'risky' | 'all' | 'asked'): void {
+  if (asked) ev.explanationInAnswer = true;
+  if (ev.fallback !== null) return;
+  if (asked || policy === 'all' || (policy === 'risky' && ev.riskCategory !== 'LOW')) ev.explanation = pool.explainer!.explain(row, 0);
 }
 
 export class Scorer {
@@ -188,6 +204,9 @@ export class Scorer {
     // Computed now, while the scratch row still holds this transaction's features: a few flops,
     // cheaper than keeping a copy of the row for the rare answer that needs it.
     const fallback = fallbackScore(row, 0);
+    // The scratch row is reused by the next request while this one waits for its score: keep
+    // this row's features for an explanation (26 floats) when one may be computed.
+    const kept = pool.explainer !== null && (ctx.explain === true || this.opts.explainEvents !== 'asked') ? row.slice() : null;
     // The challenger copies the same row now; its result only ever reaches metrics and the sink.
     const ch = this.challenger;
     // The canary split: a stable share of users is answered by the challenger (no shadow score then).
@@ -229,6 +248,8 @@ export class Scorer {
       fingerprint: fp,
       classification: prot.classification,
     };
+    if (kept !== null) explainInto(ev, pool, kept, ctx.explain === true, this.opts.explainEvents ?? 'risky');
+    else if (ctx.explain === true) ev.explanationInAnswer = true; // asked, none to give: "explanation": null
     if (chScore !== null && ch !== null) await this.addChallenger(ev, ch, chScore);
     const body = resultJson(ev);
     // Durable before the answer: a 200 is sent only once the event is in the spool (or file).

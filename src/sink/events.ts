@@ -1,6 +1,7 @@
 /** What leaves the gateway: a scored event, or a dead letter for an event that could not be scored. */
 import type { FallbackReason } from '../admission/fallback.js';
 import type { ErrorCode } from '../core/errors.js';
+import type { Explanation } from '../explain/reasons.js';
 import type { Classification } from '../privacy/index.js';
 import type { QualityFlag } from '../quality/checks.js';
 import type { Transaction } from '../quality/transaction.js';
@@ -41,6 +42,14 @@ export interface ScoredEvent {
    * CVV, no PII in clear ever reaches a sink.
    */
   classification: Classification | null;
+  /**
+   * The score's top contributors (exact TreeSHAP, src/explain/): when the answer asked for it,
+   * and per EXPLAIN_EVENTS otherwise; null (or absent) when not computed, the fallback answered
+   * or the model cannot be explained.
+   */
+  explanation?: Explanation | null;
+  /** Whether the answer carried the explanation (so a replayed answer is rebuilt byte for byte). */
+  explanationInAnswer?: boolean;
 }
 
 export interface DeadLetter {

@@ -247,7 +247,8 @@ export class StreamRoute {
     c.inFlight++;
     const tx = o['transaction'];
     const idJson = JSON.stringify(id);
-    this.scorer.score(tx, { source: 'ws', receivedAt, startedAt, budgetMs, raw: () => rawPayload(tx) }).then(
+    const explain = o['explain'] === true;
+    this.scorer.score(tx, { source: 'ws', receivedAt, startedAt, budgetMs, raw: () => rawPayload(tx), explain }).then(
       (a) => {
         c.inFlight--;
         limiter.release(performance.now() - startedAt);
