@@ -27,8 +27,10 @@ const MAX_EPOCH_MS = 253_402_300_799_999;
  * The date-times parse.ts accepts, as a pattern: its ISO_DATE_TIME shape narrowed to what then
  * passes its calendar check and Date.parse (a real month and day, 1970 on, hours to 24, offsets
  * within ±23:59). February 29 is left out: a pattern cannot tell leap years (it is accepted in them).
+ * 1970 is left out too: with a positive offset its first hours fall before the epoch, which
+ * parse.ts refuses (a pattern cannot do the offset arithmetic).
  */
-const DATE = '(19[7-9]\\d|[2-9]\\d{3})-((0[1-9]|1[0-2])-(0[1-9]|1\\d|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)';
+const DATE = '(197[1-9]|19[89]\\d|[2-9]\\d{3})-((0[1-9]|1[0-2])-(0[1-9]|1\\d|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)';
 const ISO_DATE_TIME = `^${DATE}T([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,9})?)?(Z|[+-]([01]\\d|2[0-3]):?[0-5]\\d)$`;
 
 /** Up to `digits` digits with at least one that is not 0, as a pattern without lookaround (fuzzers generate from it). */
