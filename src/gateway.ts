@@ -143,6 +143,7 @@ export class Gateway {
             challengerAlias: config.mlflowChallengerAlias,
             cacheDir: config.modelCacheDir,
             client: mlflowClientOptions(config),
+            cipher: this.cipher,
           });
     this.stream = new StreamRoute(this.scorer, this.metrics, {
       idleTimeoutS: config.wsIdleTimeoutS,

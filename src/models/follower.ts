@@ -3,9 +3,12 @@
  * whole directory through the artifact proxy into MODEL_CACHE_DIR, and hands it to the
  * ModelManager. Used at start, by promotion hooks, by polling and by the admin reload.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
+import type { RecordCipher } from '../sink/cipher.js';
+import { closeOpened, findModelRoot, memoryDir, openSealedDirectory, sealDirectory } from './sealed-cache.js';
 import type { ModelManager } from './manager.js';
 import { MlflowClient, type MlflowClientOptions } from './mlflow-client.js';
 
@@ -17,6 +20,8 @@ export interface FollowerOptions {
   cacheDir: string;
   /** Credentials and CA of the tracking server. */
   client?: MlflowClientOptions;
+  /** Encrypts the model cache at rest (src/models/sealed-cache.ts); null: files in clear. */
+  cipher?: RecordCipher | null;
 }
 
 /** The registered-model tag whose value (0–100) sets the canary split (src/models/canary.ts). */
@@ -37,11 +42,42 @@ export class RegistryFollower {
     this.client = new MlflowClient(opts.trackingUri, opts.client);
   }
 
+  /** Clear copies of sealed models opened in memory-backed storage, removed on stop(). */
+  private readonly opened: string[] = [];
+
   private async fetch(version: string): Promise<string> {
-    const dest = join(this.opts.cacheDir, `${this.opts.modelName}-v${version}`);
-    await rm(dest, { recursive: true, force: true });
-    await mkdir(dest, { recursive: true });
-    return this.client.downloadModel(this.opts.modelName, version, dest);
+    const cipher = this.opts.cipher ?? null;
+    if (cipher === null) {
+      const dest = join(this.opts.cacheDir, `${this.opts.modelName}-v${version}`);
+      await rm(dest, { recursive: true, force: true });
+      await mkdir(dest, { recursive: true });
+      return this.client.downloadModel(this.opts.modelName, version, dest);
+    }
+    // Sealed cache: a version's archive is kept (versions never change); one that does not open
+    // (tampered, truncated, unknown key) is reported, dropped and downloaded again.
+    const archive = join(this.opts.cacheDir, `${this.opts.modelName}-v${version}.sealed`);
+    if (existsSync(archive)) {
+      try {
+        return await this.openArchive(archive, cipher);
+      } catch (err) {
+        this.log.error('sealed model archive could not be opened: downloading the version again', { version, code: (err as { code?: string }).code ?? 'CIPHER_BAD_FORMAT', error: String(err) });
+        await rm(archive, { force: true });
+      }
+    }
+    const staging = await mkdtemp(join(memoryDir(), 'scoregate-download-'));
+    try {
+      const modelDir = await this.client.downloadModel(this.opts.modelName, version, staging);
+      await sealDirectory(modelDir, archive, cipher);
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+    return this.openArchive(archive, cipher);
+  }
+
+  private async openArchive(archive: string, cipher: RecordCipher): Promise<string> {
+    const root = await openSealedDirectory(archive, cipher);
+    this.opened.push(root);
+    return findModelRoot(root);
   }
 
   /** Loads `version` as the champion unless it already serves. */
@@ -111,5 +147,7 @@ export class RegistryFollower {
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    // The clear copies of sealed models live in memory-backed storage, which outlives the process.
+    for (const dir of this.opened.splice(0)) void closeOpened(dir);
   }
 }

@@ -6,7 +6,8 @@
  * rollback; a challenger shows in metrics; Databricks hooks; polling mode.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -226,6 +227,31 @@ describe('model lifecycle with MLflow', () => {
     const again = await postJson(`${gw.url}/hooks/databricks`, payload, { 'x-databricks-signature': databricksSignature(DBX, Buffer.from(payload)) });
     expect(again.json).toEqual({ status: 'duplicate' });
   }, 60_000);
+
+  it('with a keyring the model cache is one sealed archive per version, nothing in clear; a tampered archive is reported and fetched again', async () => {
+    const keyring = join(state, 'keyring.json');
+    writeFileSync(keyring, JSON.stringify({ current: 'k1', keys: { k1: randomBytes(32).toString('base64') } }));
+    const cache = join(state, 'cache-sealed');
+    const env = { MLFLOW_TRACKING_URI: uri, MODEL_CACHE_DIR: cache, SINK_KEYRING_FILE: keyring, MLFLOW_CHALLENGER_ALIAS: '' };
+    const sealed = await startGateway(env);
+    started.push(sealed);
+    const serving = (await models(sealed)).active!.version;
+    expect((await postJson(`${sealed.url}/v1/score`, validTx())).status).toBe(200);
+    const files = readdirSync(cache, { recursive: true }).map(String);
+    expect(files).toEqual([`${NAME}-v${serving}.sealed`]);
+    const bytes = readFileSync(join(cache, files[0]!));
+    for (const clear of ['MLmodel', 'flavors', 'ai.onnx.ml', 'onnxmltools', 'probabilities']) expect(bytes.includes(clear), clear).toBe(false);
+    expect(await sealed.stop()).toBe(0);
+    // Tamper one byte in the middle: the next start refuses the archive (its tag), says so, and downloads the version again.
+    bytes[Math.floor(bytes.length / 2)] = bytes[Math.floor(bytes.length / 2)]! ^ 0x5a;
+    writeFileSync(join(cache, files[0]!), bytes);
+    const again = await startGateway(env);
+    started.push(again);
+    expect((await models(again)).active!.version).toBe(serving);
+    expect(again.logs.some((l) => l.includes('sealed model archive could not be opened') && l.includes('CIPHER_TAG_MISMATCH'))).toBe(true);
+    expect((await postJson(`${again.url}/v1/score`, validTx())).status).toBe(200);
+    expect(await again.stop()).toBe(0);
+  }, 120_000);
 
   it('polling mode follows the alias where webhooks cannot reach', async () => {
     const poller = await startGateway({ MLFLOW_TRACKING_URI: uri, MLFLOW_POLL_MS: '500', MODEL_CACHE_DIR: join(state, 'cache-poll'), MLFLOW_CHALLENGER_ALIAS: '' });
