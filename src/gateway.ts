@@ -35,6 +35,7 @@ import { Monitor } from './monitoring/monitor.js';
 import { OutcomeTracker, labelFromRecord } from './monitoring/outcomes.js';
 import { Kafka, logLevel } from 'kafkajs';
 import { FeatureFeed } from './kafka/feed.js';
+import { prepareTopics } from './cluster/topics.js';
 import { Registry } from './kafka/registry.js';
 import { kafkaSecurity, registryCredentials } from './kafka/security.js';
 import { mlflowClientOptions } from './models/mlflow-credentials.js';
@@ -273,7 +274,10 @@ export class Gateway {
     await this.listen();
     this.drift.start();
     if (this.config.windowPreloadUsers > 0) this.preload(this.config.windowPreloadUsers);
-    await Promise.all([this.startModels(), this.config.kafkaBrokers === '' ? Promise.resolve() : this.startKafka()]);
+    // Both settle before a failure is thrown: exiting while the model session is being built
+    // aborts the process (exit 134) instead of the refusal's exit 2.
+    const results = await Promise.allSettled([this.startModels(), this.config.kafkaBrokers === '' ? Promise.resolve() : this.startKafka()]);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
   }
 
   /**
@@ -335,6 +339,9 @@ export class Gateway {
         this.log.error('spool record cannot be opened: skipped, the rest drains', { code, segment: seg, offset: off });
       },
     });
+    // The seed's topic layout, checked (or created) before anything reads or writes: a refusal
+    // (TopicError, naming the topic) ends start() and the process exits 2.
+    if ((await prepareTopics(kafka, c, this.log, () => this.stopping)) === null) return;
     // Kafka may still be electing leaders or be briefly away: keep trying, not ready meanwhile.
     for (let attempt = 1; ; attempt++) {
       const feed = new FeatureFeed(kafka, registry, this.engine, this.metrics, this.log, {
@@ -346,7 +353,7 @@ export class Gateway {
         labels: { topic: c.topicLabels, take: (value) => this.takeLabel(value) },
       });
       try {
-        await feed.start([c.topicDlq, c.topicAudit]);
+        await feed.start();
         this.feed = feed;
         break;
       } catch (err) {

@@ -10,7 +10,7 @@
  * watermark it had at start, which is when /readyz may say ready.
  */
 import { hostname } from 'node:os';
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { LONGEST_WINDOW_MS } from '../features/contract.js';
@@ -28,8 +28,6 @@ export interface FeedOptions {
   groupId: string;
   /** How far back to replay on start: the longest window plus the allowed lateness. */
   lookbackMs: number;
-  /** Partitions for topics the gateway creates when they are missing. */
-  partitions?: number;
   /**
    * The gateway's scored topic: its records also rebuild the answers remembered for idempotent
    * replay (this instance's before a restart, and other instances' answers).
@@ -68,12 +66,11 @@ export class FeatureFeed {
     return LONGEST_WINDOW_MS + allowedLatenessMs;
   }
 
-  /** Creates missing topics, plans the replay, starts consuming. Resolves once running (not caught up). */
-  async start(extraTopics: string[] = []): Promise<void> {
+  /** Plans the replay, starts consuming (the topics were checked before: src/cluster/topics.ts). Resolves once running (not caught up). */
+  async start(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      await this.ensureTopics(admin, [...this.opts.topics, ...extraTopics]);
       const since = Date.now() - this.opts.lookbackMs;
       const starts = new Map<string, number>();
       const labels = this.opts.labels?.topic;
@@ -105,15 +102,6 @@ export class FeatureFeed {
     } finally {
       await admin.disconnect();
     }
-  }
-
-  private async ensureTopics(admin: Admin, topics: string[]): Promise<void> {
-    const existing = new Set(await admin.listTopics());
-    const missing = [...new Set(topics)].filter((t) => !existing.has(t));
-    if (missing.length === 0) return;
-    await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: this.opts.partitions ?? 3 })) }).catch((err: unknown) => {
-      this.log.warn('could not create topics (they may exist already)', { topics: missing, error: String(err) });
-    });
   }
 
   private checkCaughtUp(): void {

@@ -1,0 +1,141 @@
+/**
+ * Scale-out against a real Kafka 4 broker (KRaft) and Apicurio, started here on loopback: the
+ * seed's topic layout (created, and the refusals), scoring the Kafka stream, and user-affine
+ * shards across gateway processes. Topic names are fresh per test.
+ */
+import { randomUUID } from 'node:crypto';
+import kafkajs, { Kafka, logLevel, type Admin } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForLeaders } from './topics.js';
+import { startServices, type Services } from '../../scripts/services/services.js';
+import { startGateway, type RunningGateway } from '../../test/support/gateway.js';
+
+const { ConfigResourceTypes } = kafkajs;
+let svc: Services;
+let kafka: Kafka;
+let admin: Admin;
+const gateways: RunningGateway[] = [];
+
+beforeAll(async () => {
+  svc = await startServices({ env: { KAFKA_HEAP_OPTS: '-Xms128m -Xmx384m' }, log: process.env['SERVICES_LOG'] ? (t) => process.stderr.write(t) : undefined });
+  kafka = new Kafka({ clientId: 'cluster-test', brokers: [svc.kafkaBrokers], logLevel: logLevel.NOTHING });
+  admin = kafka.admin();
+  await admin.connect();
+}, 300_000);
+
+afterAll(async () => {
+  await Promise.all(gateways.map((g) => g.stop().catch(() => undefined)));
+  await admin?.disconnect();
+  await svc?.stop();
+}, 120_000);
+
+/** Fresh topic names and the settings that point a gateway at them. */
+interface Topics extends Record<string, string> {
+  TOPIC_TRANSACTIONS: string;
+  TOPIC_USER_EVENTS: string;
+  TOPIC_SCORED: string;
+  TOPIC_DLQ: string;
+  TOPIC_AUDIT: string;
+}
+
+function topicSet(tag: string): Topics {
+  const run = `${tag}-${randomUUID().slice(0, 8)}`;
+  return {
+    TOPIC_TRANSACTIONS: `financial-transactions-${run}`,
+    TOPIC_USER_EVENTS: `user-events-${run}`,
+    TOPIC_SCORED: `transactions.scored-${run}`,
+    TOPIC_DLQ: `transactions.dlq-${run}`,
+    TOPIC_AUDIT: `audit-logs-${run}`,
+  };
+}
+
+function kafkaEnv(topics: Record<string, string>, extra: Record<string, string> = {}): Record<string, string> {
+  return { KAFKA_BROKERS: svc.kafkaBrokers, SCHEMA_REGISTRY_URL: svc.registryUrl, KAFKA_GROUP_ID: `gw-${randomUUID().slice(0, 8)}`, ...topics, ...extra };
+}
+
+/** Creates topics through a fresh admin (one reused across tests kept stale metadata). */
+async function createTopics(opts: Parameters<Admin['createTopics']>[0]): Promise<void> {
+  const a = kafka.admin();
+  await a.connect();
+  try {
+    await a.createTopics({ ...opts, waitForLeaders: false });
+    await waitForLeaders(a, opts.topics.map((t) => t.topic));
+  } finally {
+    await a.disconnect();
+  }
+}
+
+/** Starts a gateway expected to refuse: resolves with its exit code and everything it wrote. */
+async function refusal(env: Record<string, string>): Promise<{ code: number | null; text: string }> {
+  const gw = await startGateway(env, { waitReady: false });
+  const code = await new Promise<number | null>((r) => (gw.exited() ? r(gw.proc.exitCode) : gw.proc.once('exit', (c) => r(c))));
+  return { code, text: gw.logs.join('\n') };
+}
+
+describe('topics as the seed sets them', () => {
+  it('TOPICS_CREATE=true creates every topic with the seed\'s partitions, retention and min.insync.replicas', async () => {
+    const t = topicSet('create');
+    const gw = await startGateway(kafkaEnv(t));
+    gateways.push(gw);
+    const meta = await admin.fetchTopicMetadata({ topics: Object.values(t) });
+    const counts = Object.fromEntries(meta.topics.map((x) => [x.name, x.partitions.length]));
+    expect(counts).toEqual({ [t.TOPIC_TRANSACTIONS]: 24, [t.TOPIC_USER_EVENTS]: 12, [t.TOPIC_SCORED]: 24, [t.TOPIC_DLQ]: 24, [t.TOPIC_AUDIT]: 12 });
+    const configs = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: Object.values(t).map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms', 'min.insync.replicas'] })),
+    });
+    const day = 86_400_000;
+    const got = Object.fromEntries(configs.resources.map((r) => [r.resourceName, Object.fromEntries(r.configEntries.map((e) => [e.configName, e.configValue]))]));
+    expect(got[t.TOPIC_TRANSACTIONS]).toEqual({ 'retention.ms': String(7 * day), 'min.insync.replicas': '1' });
+    expect(got[t.TOPIC_USER_EVENTS]).toEqual({ 'retention.ms': String(90 * day), 'min.insync.replicas': '1' });
+    expect(got[t.TOPIC_SCORED]!['retention.ms']).toBe(String(7 * day));
+    expect(got[t.TOPIC_AUDIT]!['retention.ms']).toBe(String(7 * 365 * day));
+    expect(gw.logs.some((l) => l.includes('kafka topics checked'))).toBe(true);
+    expect(await gw.stop()).toBe(0);
+    gateways.splice(gateways.indexOf(gw), 1);
+  }, 120_000);
+
+  it('a scored topic not co-partitioned with the input refuses to start (exit 2), naming the topic', async () => {
+    const t = topicSet('copart');
+    await createTopics({ waitForLeaders: true, topics: [{ topic: t.TOPIC_TRANSACTIONS, numPartitions: 24 }, { topic: t.TOPIC_SCORED, numPartitions: 4 }] });
+    const r = await refusal(kafkaEnv(t));
+    expect(r.code).toBe(2);
+    expect(r.text).toContain(`topic ${t.TOPIC_SCORED}: has 4 partitions but ${t.TOPIC_TRANSACTIONS} has 24`);
+    // The topics it could create were created with the input's actual count (24), never a mismatch of its own.
+    const meta = await admin.fetchTopicMetadata({ topics: [t.TOPIC_DLQ] });
+    expect(meta.topics[0]!.partitions).toHaveLength(24);
+  }, 120_000);
+
+  it('a user-events count that does not divide the input\'s refuses to start, naming the topic', async () => {
+    const t = topicSet('divide');
+    await createTopics({ waitForLeaders: true, topics: [{ topic: t.TOPIC_TRANSACTIONS, numPartitions: 24 }, { topic: t.TOPIC_USER_EVENTS, numPartitions: 5 }] });
+    const r = await refusal(kafkaEnv(t));
+    expect(r.code).toBe(2);
+    expect(r.text).toContain(`topic ${t.TOPIC_USER_EVENTS}: has 5 partitions, which does not divide`);
+  }, 120_000);
+
+  it('a topic replicated below KAFKA_REPLICATION_FACTOR refuses to start, naming the topic', async () => {
+    const t = topicSet('rf');
+    // The layout exists, as the seed sets it but with one replica (this is a one-broker cluster).
+    await createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic: t.TOPIC_TRANSACTIONS, numPartitions: 4, replicationFactor: 1 },
+        { topic: t.TOPIC_USER_EVENTS, numPartitions: 2, replicationFactor: 1 },
+        { topic: t.TOPIC_SCORED, numPartitions: 4, replicationFactor: 1 },
+        { topic: t.TOPIC_DLQ, numPartitions: 4, replicationFactor: 1 },
+        { topic: t.TOPIC_AUDIT, numPartitions: 1, replicationFactor: 1 },
+      ],
+    });
+    const r = await refusal(kafkaEnv(t, { KAFKA_REPLICATION_FACTOR: '2', TOPICS_CREATE: 'false' }));
+    expect(r.code).toBe(2);
+    expect(r.text).toMatch(new RegExp(`topic ${t.TOPIC_TRANSACTIONS.replace(/[.-]/g, '\\$&')}: partition \\d+ has 1 replica\\(s\\), below KAFKA_REPLICATION_FACTOR=2`));
+  }, 120_000);
+
+  it('a missing topic without TOPICS_CREATE refuses to start, naming the topic', async () => {
+    const t = topicSet('missing');
+    const r = await refusal(kafkaEnv(t, { TOPICS_CREATE: 'false' }));
+    expect(r.code).toBe(2);
+    expect(r.text).toContain(`topic ${t.TOPIC_TRANSACTIONS}: does not exist`);
+  }, 120_000);
+});
