@@ -8,7 +8,12 @@ import kafkajs, { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForLeaders } from './topics.js';
 import { startServices, type Services } from '../../scripts/services/services.js';
-import { startGateway, type RunningGateway } from '../../test/support/gateway.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { postJson, startGateway, validTx, type RunningGateway } from '../../test/support/gateway.js';
+import { partitionOf } from './partition.js';
 
 const { ConfigResourceTypes } = kafkajs;
 let svc: Services;
@@ -36,6 +41,7 @@ interface Topics extends Record<string, string> {
   TOPIC_SCORED: string;
   TOPIC_DLQ: string;
   TOPIC_AUDIT: string;
+  TOPIC_LABELS: string;
 }
 
 function topicSet(tag: string): Topics {
@@ -46,6 +52,7 @@ function topicSet(tag: string): Topics {
     TOPIC_SCORED: `transactions.scored-${run}`,
     TOPIC_DLQ: `transactions.dlq-${run}`,
     TOPIC_AUDIT: `audit-logs-${run}`,
+    TOPIC_LABELS: `fraud-labels-${run}`,
   };
 }
 
@@ -79,7 +86,7 @@ describe('topics as the seed sets them', () => {
     gateways.push(gw);
     const meta = await admin.fetchTopicMetadata({ topics: Object.values(t) });
     const counts = Object.fromEntries(meta.topics.map((x) => [x.name, x.partitions.length]));
-    expect(counts).toEqual({ [t.TOPIC_TRANSACTIONS]: 24, [t.TOPIC_USER_EVENTS]: 12, [t.TOPIC_SCORED]: 24, [t.TOPIC_DLQ]: 24, [t.TOPIC_AUDIT]: 12 });
+    expect(counts).toEqual({ [t.TOPIC_TRANSACTIONS]: 24, [t.TOPIC_USER_EVENTS]: 12, [t.TOPIC_SCORED]: 24, [t.TOPIC_DLQ]: 24, [t.TOPIC_AUDIT]: 12, [t.TOPIC_LABELS]: 12 });
     const configs = await admin.describeConfigs({
       includeSynonyms: false,
       resources: Object.values(t).map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms', 'min.insync.replicas'] })),
@@ -125,6 +132,7 @@ describe('topics as the seed sets them', () => {
         { topic: t.TOPIC_SCORED, numPartitions: 4, replicationFactor: 1 },
         { topic: t.TOPIC_DLQ, numPartitions: 4, replicationFactor: 1 },
         { topic: t.TOPIC_AUDIT, numPartitions: 1, replicationFactor: 1 },
+        { topic: t.TOPIC_LABELS, numPartitions: 1, replicationFactor: 1 },
       ],
     });
     const r = await refusal(kafkaEnv(t, { KAFKA_REPLICATION_FACTOR: '2', TOPICS_CREATE: 'false' }));
@@ -138,4 +146,82 @@ describe('topics as the seed sets them', () => {
     expect(r.code).toBe(2);
     expect(r.text).toContain(`topic ${t.TOPIC_TRANSACTIONS}: does not exist`);
   }, 120_000);
+});
+
+/** Every record of `topic` from the beginning, decoded, until `done` says so (or the timeout). */
+async function readAll(topic: string, done: (rows: Record<string, unknown>[]) => boolean, timeoutMs = 90_000): Promise<Record<string, unknown>[]> {
+  const registry = new SchemaRegistry({ host: svc.registryUrl });
+  const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  const rows: Record<string, unknown>[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => void rows.push((await registry.decode(message.value!)) as Record<string, unknown>) });
+  const deadline = Date.now() + timeoutMs;
+  while (!done(rows) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  await new Promise((r) => setTimeout(r, 1000)); // late duplicates show too
+  await consumer.disconnect();
+  return rows;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('scoring the Kafka stream (KAFKA_SCORE_INPUT=true)', () => {
+  it('N produced → N scored events; SIGKILL mid-stream and restart: none lost, none duplicated after dedupe by transactionId', async () => {
+    const t = topicSet('input');
+    const env = kafkaEnv(t, { KAFKA_SCORE_INPUT: 'true', SPOOL_DIR: mkdtempSync(join(tmpdir(), 'spool-input-')) });
+    let gw = await startGateway(env);
+    gateways.push(gw);
+    const producer = kafka.producer();
+    await producer.connect();
+    const n = 3000;
+    const bad = 10;
+    const now = Date.now();
+    const txs = Array.from({ length: n }, (_, i) => validTx({ userId: `in-user-${i % 60}`, transactionId: `in-${i}`, amount: `${(i % 97) + 1}.25`, timestamp: now - 60_000 + i }));
+    const invalid = Array.from({ length: bad }, (_, i) => validTx({ userId: `in-user-${i}`, transactionId: `in-bad-${i}`, currency: 'ZZZ' }));
+    const all = [...txs, ...invalid];
+    const t0 = performance.now();
+    const feeding = (async () => {
+      for (let i = 0; i < all.length; i += 100) {
+        await producer.send({ topic: t.TOPIC_TRANSACTIONS, messages: all.slice(i, i + 100).map((x) => ({ key: String(x['userId']), value: JSON.stringify(x) })) });
+        await sleep(60);
+      }
+    })();
+    // Killed once it has scored some of the stream, mid-way.
+    const scoredSoFar = async (): Promise<number> => {
+      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      return Number(/^scoregate_transactions_total\{source="kafka",outcome="scored"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const deadline = Date.now() + 60_000;
+    let before = 0;
+    while ((before = await scoredSoFar()) < 300 && Date.now() < deadline) await sleep(50);
+    gw.proc.kill('SIGKILL');
+    await new Promise((r) => gw.proc.once('exit', r));
+    gateways.splice(gateways.indexOf(gw), 1);
+    await feeding;
+    await producer.disconnect();
+    gw = await startGateway(env); // same group and spool: what was spooled is sent, uncommitted input is scored again
+    gateways.push(gw);
+    const ids = new Set(txs.map((x) => String(x['transactionId'])));
+    const rows = await readAll(t.TOPIC_SCORED, (r) => new Set(r.map((e) => e['transactionId'])).size >= n, 30_000);
+    const seconds = (performance.now() - t0) / 1000;
+    const distinct = new Set(rows.map((e) => String(e['transactionId'])));
+    const missing = [...ids].filter((id) => !distinct.has(id));
+    console.log(`kafka input: killed after ${before} scored; ${n} produced, ${rows.length} scored records, ${distinct.size} distinct, ${rows.length - distinct.size} duplicates (at-least-once) in ${seconds.toFixed(1)} s with a SIGKILL`);
+    if (missing.length > 0) console.log(gw.logs.slice(-25).join('\n'));
+    expect(missing).toEqual([]);
+    expect(distinct.size).toBe(n);
+    expect(rows.every((e) => e['source'] === 'kafka')).toBe(true);
+    expect(before).toBeGreaterThanOrEqual(300);
+    expect(before).toBeLessThan(n);
+    const dl = await readAll(t.TOPIC_DLQ, (r) => r.length >= bad);
+    const badSeen = new Set(dl.filter((d) => d['code'] === 'INVALID_CURRENCY').map((d) => /in-bad-\d+/.exec(String(d['raw']))?.[0]));
+    expect(badSeen.size).toBe(bad);
+    // The committed offsets reach the end: nothing left to score.
+    const offsets = await admin.fetchOffsets({ groupId: env['KAFKA_GROUP_ID']!, topics: [t.TOPIC_TRANSACTIONS] });
+    const ends = await admin.fetchTopicOffsets(t.TOPIC_TRANSACTIONS);
+    const behind = offsets[0]!.partitions.reduce((sum, p) => sum + Number(ends.find((e) => e.partition === p.partition)!.high) - Math.max(0, Number(p.offset)), 0);
+    expect(behind).toBe(0);
+    expect(await gw.stop()).toBe(0);
+    gateways.splice(gateways.indexOf(gw), 1);
+  }, 240_000);
 });

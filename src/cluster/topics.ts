@@ -10,6 +10,7 @@
  * | transactions.dlq       | = financial-transactions' count    | 7 d       | user's windows sits on the same       |
  * |                        |                                    |           | partition number as its input         |
  * | audit-logs             | TOPIC_AUDIT_PARTITIONS (12)        | 7 years   | the seed's audit trail retention       |
+ * | fraud-labels           | 12                                 | 90 d      | outcomes arrive weeks late            |
  *
  * Every topic gets KAFKA_REPLICATION_FACTOR replicas (3) and min.insync.replicas
  * KAFKA_MIN_INSYNC_REPLICAS (2). user-events has half the partitions of the input in the seed:
@@ -42,6 +43,7 @@ export interface TopicSettings {
   topicScored: string;
   topicDlq: string;
   topicAudit: string;
+  topicLabels: string;
   topicTransactionsPartitions: number;
   topicUserEventsPartitions: number;
   topicAuditPartitions: number;
@@ -65,6 +67,9 @@ export function topicPlan(s: TopicSettings, inputPartitions = s.topicTransaction
     { name: s.topicScored, partitions: inputPartitions, retentionMs: 7 * DAY_MS, relation: 'equal' },
     { name: s.topicDlq, partitions: inputPartitions, retentionMs: 7 * DAY_MS, relation: 'equal' },
     { name: s.topicAudit, partitions: s.topicAuditPartitions, retentionMs: 7 * 365 * DAY_MS, relation: 'free' },
+    // Confirmed outcomes (src/monitoring/): not in the seed; the cluster default's 12 partitions,
+    // 90 d (chargebacks arrive weeks later).
+    { name: s.topicLabels, partitions: 12, retentionMs: 90 * DAY_MS, relation: 'free' },
   ];
 }
 
