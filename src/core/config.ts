@@ -129,7 +129,6 @@ export interface Config {
   kafkaScoreInput: boolean;
   clusterShards: boolean;
   clusterAdvertisedUrl: string;
-  clusterRouting: 'forward' | 'redirect';
 }
 
 type Kind = 'int' | 'number' | 'string' | 'path' | 'enum' | 'bool';
@@ -266,7 +265,6 @@ export const SETTINGS = [
   s({ env: 'KAFKA_SCORE_INPUT', key: 'kafkaScoreInput', kind: 'bool', def: false, doc: 'score the transactions producers write to the transactions topic (at-least-once, deduped by transactionId; offsets committed after the scored event is acknowledged)' }),
   s({ env: 'CLUSTER_SHARDS', key: 'clusterShards', kind: 'bool', def: false, doc: 'join the one consumer group KAFKA_GROUP_ID shared by every instance: the transactions partitions assigned are the users this instance owns; requests for other users go to their owner' }),
   s({ env: 'CLUSTER_ADVERTISED_URL', key: 'clusterAdvertisedUrl', kind: 'string', def: '', allowEmpty: true, doc: 'this instance\'s HTTP address as other instances reach it (advertised through the consumer group); empty: http://HOST:PORT as listening' }),
-  s({ env: 'CLUSTER_ROUTING', key: 'clusterRouting', kind: 'enum', def: 'forward', values: ['forward', 'redirect'], doc: 'a request for a user owned elsewhere: forward it to the owner over a kept-alive connection, or answer 421 with the owner in Scoregate-Owner (a routing hint)' }),
 ] as const;
 
 export class ConfigError extends Error {
@@ -294,7 +292,7 @@ function parseOne(setting: Setting<keyof Config>, raw: string): Config[keyof Con
     }
     case 'enum':
       if (!setting.values?.includes(raw)) throw new ConfigError(setting.env, `must be one of ${setting.values?.join(', ')}, got ${JSON.stringify(raw)}`);
-      return raw as Config['logLevel'] | Config['spoolFsync'] | Config['authMetrics'] | Config['kafkaSaslMechanism'] | Config['explainEvents'] | Config['clusterRouting'];
+      return raw as Config['logLevel'] | Config['spoolFsync'] | Config['authMetrics'] | Config['kafkaSaslMechanism'] | Config['explainEvents'];
     case 'bool':
       if (raw !== 'true' && raw !== 'false') throw new ConfigError(setting.env, `must be true or false, got ${JSON.stringify(raw)}`);
       return raw === 'true';
