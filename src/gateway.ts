@@ -35,6 +35,9 @@ import { Monitor } from './monitoring/monitor.js';
 import { OutcomeTracker, labelFromRecord } from './monitoring/outcomes.js';
 import { Kafka, logLevel } from 'kafkajs';
 import { FeatureFeed } from './kafka/feed.js';
+import { prepareTopics } from './cluster/topics.js';
+import { Cluster } from './cluster/cluster.js';
+import { FORWARD_PATH } from './cluster/forward.js';
 import { Registry } from './kafka/registry.js';
 import { kafkaSecurity, registryCredentials } from './kafka/security.js';
 import { mlflowClientOptions } from './models/mlflow-credentials.js';
@@ -81,6 +84,7 @@ export class Gateway {
   readonly engine: FeatureEngine;
   sink: EventSink;
   private feed: FeatureFeed | null = null;
+  private cluster: Cluster | null = null;
   private kafkaSink: KafkaSink | null = null;
   readonly scorer: Scorer;
   readonly limiter: AdmissionLimiter;
@@ -209,6 +213,7 @@ export class Gateway {
     };
     app.post('/v1/score', scoreRoute(this.scorer, opts));
     app.post('/v1/score/batch', batchRoute(this.scorer, opts));
+    app.post(FORWARD_PATH, scoreRoute(this.scorer, { ...opts, forwarded: true })); // scale-out: from other instances
     attachAdmin(app, m, {
       notReadyReason: () => this.notReadyReason(),
       models: () => this.models.status(),
@@ -274,7 +279,10 @@ export class Gateway {
     await this.listen();
     this.drift.start();
     if (this.config.windowPreloadUsers > 0) this.preload(this.config.windowPreloadUsers);
-    await Promise.all([this.startModels(), this.config.kafkaBrokers === '' ? Promise.resolve() : this.startKafka()]);
+    // Both settle before a failure is thrown: exiting while the model session is being built
+    // aborts the process (exit 134) instead of the refusal's exit 2.
+    const results = await Promise.allSettled([this.startModels(), this.config.kafkaBrokers === '' ? Promise.resolve() : this.startKafka()]);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
   }
 
   /**
@@ -336,18 +344,28 @@ export class Gateway {
         this.log.error('spool record cannot be opened: skipped, the rest drains', { code, segment: seg, offset: off });
       },
     });
+    // The seed's topic layout, checked (or created) before anything reads or writes: a refusal
+    // (TopicError, naming the topic) ends start() and the process exits 2.
+    const layout = await prepareTopics(kafka, c, this.log, () => this.stopping);
+    if (layout === null) return;
+    // Scale-out (src/cluster/): with CLUSTER_SHARDS, join the shared group first: the feed keeps
+    // only the users this instance owns.
+    const cluster = new Cluster(kafka, c, layout, this.engine, this.log, () => c.clusterAdvertisedUrl || `${schemeOf(c)}://${c.host}:${this.port}`);
+    this.cluster = cluster;
+    await cluster.join();
     // Kafka may still be electing leaders or be briefly away: keep trying, not ready meanwhile.
     for (let attempt = 1; ; attempt++) {
       const feed = new FeatureFeed(kafka, registry, this.engine, this.metrics, this.log, {
-        topics: [c.topicTransactions, c.topicUserEvents, c.topicScored],
-        groupId: c.kafkaGroupId,
+        topics: cluster.feedTopics(),
+        groupId: cluster.feedGroupId(),
+        ...cluster.feedHooks(),
         lookbackMs: FeatureFeed.lookback(c.allowedLatenessMs),
         scoredTopic: c.topicScored,
         answers: this.scorer.answers,
         labels: { topic: c.topicLabels, take: (value) => this.takeLabel(value) },
       });
       try {
-        await feed.start([c.topicDlq, c.topicAudit]);
+        await feed.start();
         this.feed = feed;
         break;
       } catch (err) {
@@ -364,6 +382,7 @@ export class Gateway {
     this.kafkaSink = sink;
     this.audit.forward = (json) => sink.audit(json);
     this.log.info('kafka sink ready', { schemaIds: ids, spooled: this.spool.pendingRecords });
+    await cluster.start(this.scorer, this.feed, sink);
     await this.feed.caughtUpPromise;
   }
 
@@ -425,6 +444,7 @@ export class Gateway {
     if (pool !== null) await pool.close();
     await this.scorer.challenger?.close();
     await new Promise((r) => setImmediate(r)); // let the last scored events reach the sink
+    await this.cluster?.stop();
     await this.feed?.stop();
     await this.sink.close();
     this.log.info('stopped');

@@ -119,6 +119,16 @@ export interface Config {
   labelJoinMaxEntries: number;
   outcomeWindow: number;
   challengerModelDir: string;
+  // Scale-out (issue 12; src/cluster/): the seed's topic layout, scoring the Kafka stream, shards.
+  topicsCreate: boolean;
+  kafkaReplicationFactor: number;
+  kafkaMinInsyncReplicas: number;
+  topicTransactionsPartitions: number;
+  topicUserEventsPartitions: number;
+  topicAuditPartitions: number;
+  kafkaScoreInput: boolean;
+  clusterShards: boolean;
+  clusterAdvertisedUrl: string;
 }
 
 type Kind = 'int' | 'number' | 'string' | 'path' | 'enum' | 'bool';
@@ -243,6 +253,18 @@ export const SETTINGS = [
   s({ env: 'LABEL_JOIN_MAX_ENTRIES', key: 'labelJoinMaxEntries', kind: 'int', def: 500_000, min: 1, max: 100_000_000, doc: 'answers remembered for joining labels (about 130 bytes each; oldest out first)' }),
   s({ env: 'OUTCOME_WINDOW', key: 'outcomeWindow', kind: 'int', def: 10_000, min: 1, max: 10_000_000, doc: 'labelled answers the rolling precision, recall and false-positive rate are computed over' }),
   s({ env: 'CHALLENGER_MODEL_DIR', key: 'challengerModelDir', kind: 'string', def: '', allowEmpty: true, doc: 'MLflow model directory loaded as the challenger at start when MLflow is not used (shadow scores, canary split); empty: none' }),
+  // Scale-out (issue 12; src/cluster/): the seed's topic layout (checked at start, created with
+  // TOPICS_CREATE), scoring what producers write to the transactions topic, and user-affine
+  // shards over one shared consumer group. Cross-setting checks are at the end of loadConfig.
+  s({ env: 'TOPICS_CREATE', key: 'topicsCreate', kind: 'bool', def: false, doc: 'create missing topics at start with the seed\'s partitions, retention, replication factor and min.insync.replicas; false: a missing topic refuses to start (exit 2)' }),
+  s({ env: 'KAFKA_REPLICATION_FACTOR', key: 'kafkaReplicationFactor', kind: 'int', def: 3, min: 1, max: 32, doc: 'replicas of each topic (the seed: 3); a topic with fewer refuses to start, naming it' }),
+  s({ env: 'KAFKA_MIN_INSYNC_REPLICAS', key: 'kafkaMinInsyncReplicas', kind: 'int', def: 2, min: 1, max: 32, doc: 'min.insync.replicas of each topic (the seed: 2); a topic set lower refuses to start, naming it' }),
+  s({ env: 'TOPIC_TRANSACTIONS_PARTITIONS', key: 'topicTransactionsPartitions', kind: 'int', def: 24, min: 1, max: 10_000, doc: 'partitions of the transactions topic when created (the seed: 24); the scored and dead-letter topics get the same count (co-partitioned)' }),
+  s({ env: 'TOPIC_USER_EVENTS_PARTITIONS', key: 'topicUserEventsPartitions', kind: 'int', def: 12, min: 1, max: 10_000, doc: 'partitions of the user-events topic when created (the seed: 12); must divide the transactions topic\'s count' }),
+  s({ env: 'TOPIC_AUDIT_PARTITIONS', key: 'topicAuditPartitions', kind: 'int', def: 12, min: 1, max: 10_000, doc: 'partitions of the audit topic when created (the seed\'s cluster default, 12)' }),
+  s({ env: 'KAFKA_SCORE_INPUT', key: 'kafkaScoreInput', kind: 'bool', def: false, doc: 'score the transactions producers write to the transactions topic (at-least-once, deduped by transactionId; offsets committed after the scored event is acknowledged)' }),
+  s({ env: 'CLUSTER_SHARDS', key: 'clusterShards', kind: 'bool', def: false, doc: 'join the one consumer group KAFKA_GROUP_ID shared by every instance: the transactions partitions assigned are the users this instance owns; requests for other users go to their owner' }),
+  s({ env: 'CLUSTER_ADVERTISED_URL', key: 'clusterAdvertisedUrl', kind: 'string', def: '', allowEmpty: true, doc: 'this instance\'s HTTP address as other instances reach it (advertised through the consumer group); empty: http://HOST:PORT as listening' }),
 ] as const;
 
 export class ConfigError extends Error {
@@ -329,6 +351,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (config.mlflowTrackingToken !== '' && config.mlflowTrackingUsername !== '') {
     throw new ConfigError('MLFLOW_TRACKING_TOKEN', 'and MLFLOW_TRACKING_USERNAME are exclusive (bearer or basic authentication, not both)');
+  }
+  if (config.kafkaMinInsyncReplicas > config.kafkaReplicationFactor) {
+    throw new ConfigError('KAFKA_MIN_INSYNC_REPLICAS', `(${config.kafkaMinInsyncReplicas}) must not exceed KAFKA_REPLICATION_FACTOR (${config.kafkaReplicationFactor}): no write could ever be acknowledged`);
+  }
+  if ((config.kafkaScoreInput || config.clusterShards) && config.kafkaBrokers === '') {
+    throw new ConfigError(config.kafkaScoreInput ? 'KAFKA_SCORE_INPUT' : 'CLUSTER_SHARDS', 'needs KAFKA_BROKERS');
   }
   return config;
 }

@@ -209,6 +209,14 @@ export class FeatureEngine {
     if (h !== undefined && h.remove(tx.timestamp, tx.amount, tx.merchantId)) this.account(h);
   }
 
+  /** Drops every user `drop` says (a shard lost their partition); returns how many. */
+  dropUsers(drop: (userId: string) => boolean): number {
+    const gone: string[] = [];
+    for (const userId of this.users.keys()) if (drop(userId)) gone.push(userId);
+    for (const userId of gone) this.users.delete(userId); // dispose gives their bytes back
+    return gone.length;
+  }
+
   /** A user's events (oldest first), for tests and window snapshots. */
   snapshot(userId: string): { ts: number[]; amount: number[]; merchant: (string | null)[] } | undefined {
     const h = this.users.peek(userId);

@@ -33,6 +33,8 @@ export interface ScoreRouteOptions {
   onShed: () => void;
   /** Called once per answered request with its route, status and server-side seconds. */
   observe: (route: 'score' | 'batch', status: number, seconds: number) => void;
+  /** The cluster's forwarding route (src/cluster/forward.ts): requests sent on by another instance. */
+  forwarded?: boolean;
 }
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
@@ -158,13 +160,13 @@ function explainAsked(query: string | undefined, header: string): boolean {
   return query === 'true' || query === '1' || header.toLowerCase() === 'true' || header === '1';
 }
 
-function contextOf(ex: Exchange, budgetMs: number, raw: () => string, explain: boolean): ScoreContext {
-  return { source: 'http', receivedAt: ex.receivedAt, startedAt: ex.startedAt, budgetMs, raw, explain };
+function contextOf(ex: Exchange, budgetMs: number, raw: () => string, explain: boolean, forwarded = false): ScoreContext {
+  return { source: 'http', receivedAt: ex.receivedAt, startedAt: ex.startedAt, budgetMs, raw, explain, forwarded };
 }
 
 export function scoreRoute(scorer: Scorer, opts: ScoreRouteOptions): (res: HttpResponse, req: HttpRequest) => void {
   return jsonRoute(scorer, opts, 'score', (ex, body, text, budgetMs, explain) => {
-    scorer.score(body, contextOf(ex, budgetMs, () => text, explain)).then(
+    scorer.score(body, contextOf(ex, budgetMs, () => text, explain, opts.forwarded)).then(
       (a: Answer) => {
         ex.send(200, a.body, false, 'application/json', a.replayed ? REPLAYED_HEADER : null, 'true');
         opts.observe('score', 200, ex.elapsedMs() / 1000);

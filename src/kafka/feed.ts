@@ -10,7 +10,7 @@
  * watermark it had at start, which is when /readyz may say ready.
  */
 import { hostname } from 'node:os';
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { LONGEST_WINDOW_MS } from '../features/contract.js';
@@ -28,8 +28,6 @@ export interface FeedOptions {
   groupId: string;
   /** How far back to replay on start: the longest window plus the allowed lateness. */
   lookbackMs: number;
-  /** Partitions for topics the gateway creates when they are missing. */
-  partitions?: number;
   /**
    * The gateway's scored topic: its records also rebuild the answers remembered for idempotent
    * replay (this instance's before a restart, and other instances' answers).
@@ -41,6 +39,20 @@ export interface FeedOptions {
    * (the answers they join are in memory only); `take` returns the outcome counted.
    */
   labels?: { topic: string; take: (value: Buffer) => string };
+  /**
+   * Shards (src/cluster/): keep only the users this instance owns, and the users of partitions
+   * being rebuilt after a rebalance (their ids may be in the seen set from an earlier ownership).
+   */
+  keep?: (userId: string) => boolean;
+  rebuilding?: (userId: string) => boolean;
+}
+
+interface Rewind {
+  start: number;
+  target: number;
+  /** The consumer has come back to `start` (an in-flight batch may still hold later offsets). */
+  restarted: boolean;
+  resolve: () => void;
 }
 
 type Target = Map<string, number>; // "topic:partition" → offset to reach
@@ -52,6 +64,9 @@ export class FeatureFeed {
   readonly caughtUpPromise: Promise<void>;
   caughtUp = false;
   consumed = 0;
+  private readonly rewinds = new Map<string, Rewind>();
+  /** Ids read during rebuilds: a rebuilt user counts each id once, whatever the seen set held. */
+  private readonly rebuildSeen = new Set<string>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -68,17 +83,15 @@ export class FeatureFeed {
     return LONGEST_WINDOW_MS + allowedLatenessMs;
   }
 
-  /** Creates missing topics, plans the replay, starts consuming. Resolves once running (not caught up). */
-  async start(extraTopics: string[] = []): Promise<void> {
+  /** Plans the replay, starts consuming (the topics were checked before: src/cluster/topics.ts). Resolves once running (not caught up). */
+  async start(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      await this.ensureTopics(admin, [...this.opts.topics, ...extraTopics]);
       const since = Date.now() - this.opts.lookbackMs;
       const starts = new Map<string, number>();
       const labels = this.opts.labels?.topic;
       const topics = labels === undefined ? this.opts.topics : [...this.opts.topics, labels];
-      if (labels !== undefined) await this.ensureTopics(admin, [labels]);
       for (const topic of topics) {
         const from = await admin.fetchTopicOffsetsByTimestamp(topic, since);
         const ends = await admin.fetchTopicOffsets(topic);
@@ -107,15 +120,6 @@ export class FeatureFeed {
     }
   }
 
-  private async ensureTopics(admin: Admin, topics: string[]): Promise<void> {
-    const existing = new Set(await admin.listTopics());
-    const missing = [...new Set(topics)].filter((t) => !existing.has(t));
-    if (missing.length === 0) return;
-    await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: this.opts.partitions ?? 3 })) }).catch((err: unknown) => {
-      this.log.warn('could not create topics (they may exist already)', { topics: missing, error: String(err) });
-    });
-  }
-
   private checkCaughtUp(): void {
     if (!this.caughtUp && this.remaining.size === 0) {
       this.caughtUp = true;
@@ -129,6 +133,7 @@ export class FeatureFeed {
     const key = `${topic}:${batch.partition}`;
     for (const m of batch.messages) {
       if (m.value !== null) await this.ingest(topic, m.value);
+      if (this.rewinds.size > 0) this.rewound(key, Number(m.offset));
       const target = this.remaining.get(key);
       if (target !== undefined && Number(m.offset) >= target) {
         this.remaining.delete(key);
@@ -137,6 +142,58 @@ export class FeatureFeed {
     }
     this.metrics.kafkaLag.set({ topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
     await heartbeat();
+  }
+
+  private rewound(key: string, offset: number): void {
+    const r = this.rewinds.get(key);
+    if (r === undefined) return;
+    if (!r.restarted) {
+      if (offset > r.start) return;
+      r.restarted = true;
+    }
+    if (offset >= r.target) {
+      this.rewinds.delete(key);
+      if (this.rewinds.size === 0) this.rebuildSeen.clear();
+      r.resolve();
+    }
+  }
+
+  /**
+   * Reads `parts` again from "now minus the lookback" (a shard gained them in a rebalance);
+   * resolves once each reached the high watermark it has now.
+   */
+  async rewind(parts: { topic: string; partition: number }[]): Promise<void> {
+    const c = this.consumer;
+    if (c === null || parts.length === 0) return;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const waits: Promise<void>[] = [];
+    try {
+      const since = Date.now() - this.opts.lookbackMs;
+      for (const topic of new Set(parts.map((p) => p.topic))) {
+        const wanted = new Set(parts.filter((p) => p.topic === topic).map((p) => p.partition));
+        const from = await admin.fetchTopicOffsetsByTimestamp(topic, since);
+        const ends = await admin.fetchTopicOffsets(topic);
+        for (const e of ends) {
+          if (!wanted.has(e.partition)) continue;
+          const high = Number(e.high);
+          const f = Number(from.find((x) => x.partition === e.partition)?.offset ?? high);
+          const start = f < 0 ? high : f;
+          if (high <= start) continue;
+          waits.push(new Promise<void>((resolve) => this.rewinds.set(`${topic}:${e.partition}`, { start, target: high - 1, restarted: false, resolve })));
+          c.seek({ topic, partition: e.partition, offset: String(start) });
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    await Promise.all(waits);
+  }
+
+  /** A record's value decoded (Avro through the registry, or JSON), amounts as decimal text. */
+  async decode(value: Buffer): Promise<unknown> {
+    const decoded = splitWire(value) !== null ? await this.registry.decode(value) : (JSON.parse(value.toString('utf8')) as unknown);
+    return normalise(decoded);
   }
 
   /** One record into the windows; returns the outcome it was counted under. */
@@ -149,10 +206,24 @@ export class FeatureFeed {
       return outcome;
     }
     try {
-      const decoded = splitWire(value) !== null ? await this.registry.decode(value) : (JSON.parse(value.toString('utf8')) as unknown);
-      const obj = normalise(decoded);
+      const obj = await this.decode(value);
       const tx = parseTransaction(obj);
-      if (tx.timestamp > Date.now() + MAX_AHEAD_MS) outcome = 'future';
+      const o = this.opts;
+      if (o.keep !== undefined && !o.keep(tx.userId)) {
+        this.consumed++;
+        this.metrics.kafkaConsumed.inc({ topic, outcome: 'not_owned' });
+        return 'not_owned';
+      }
+      let again = false;
+      if (o.rebuilding !== undefined && o.rebuilding(tx.userId)) {
+        again = this.rebuildSeen.has(tx.transactionId);
+        if (!again) {
+          this.rebuildSeen.add(tx.transactionId);
+          this.engine.seen.delete(tx.transactionId);
+        }
+      }
+      if (again) outcome = 'duplicate';
+      else if (tx.timestamp > Date.now() + MAX_AHEAD_MS) outcome = 'future';
       else {
         // The windows keep merchantIds as the scorer does: protected (a card number never in clear).
         const merchantId = tx.merchantId === null ? null : protectTransaction(tx).transaction.merchantId;

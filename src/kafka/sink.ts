@@ -36,6 +36,11 @@ export class KafkaSink implements EventSink {
   private wake: (() => void) | null = null;
   connected = false;
   sent = 0;
+  // Records appended (counting those found in the spool at start) and records acknowledged by
+  // the broker, in spool order: `acknowledged()` waits for the second to reach the first.
+  private appended: number;
+  private acked = 0;
+  private readonly ackWaiters: { seq: number; resolve: () => void }[] = [];
 
   constructor(
     private readonly kafka: Kafka,
@@ -44,7 +49,26 @@ export class KafkaSink implements EventSink {
     private readonly opts: KafkaSinkOptions,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.appended = spool.pendingRecords;
+  }
+
+  /**
+   * Resolves once every event appended so far (scored, dead letter, audit) was acknowledged by
+   * the broker (acks=all): what the Kafka input waits for before committing its offsets.
+   */
+  acknowledged(): Promise<void> {
+    const seq = this.appended;
+    if (this.acked >= seq) return Promise.resolve();
+    return new Promise((resolve) => this.ackWaiters.push({ seq, resolve }));
+  }
+
+  private ack(n: number): void {
+    this.acked += n;
+    const w = this.ackWaiters;
+    // Waiters are pushed in increasing seq order.
+    while (w.length > 0 && w[0]!.seq <= this.acked) w.shift()!.resolve();
+  }
 
   start(): void {
     this.loop = this.run();
@@ -57,18 +81,21 @@ export class KafkaSink implements EventSink {
   /** Resolves once the event is durable in the spool (the answer waits for this, not for Kafka). */
   scored(ev: ScoredEvent): Promise<void> {
     const durable = this.spool.appendDurable(TOPIC_SCORED, ev.transaction.userId, encodeWire(scoredType, this.ids.scored, scoredRecord(ev)));
+    this.appended++; // after: an append that throws added nothing
     this.poke();
     return durable;
   }
 
   deadLetter(dl: DeadLetter): void {
     this.spool.append(TOPIC_DLQ, null, encodeWire(dlqType, this.ids.dlq, dlqRecord(dl)));
+    this.appended++;
     this.poke();
   }
 
   /** An audit record (JSON text, the seed's audit_log shape) for the audit topic. */
   audit(json: string): void {
     this.spool.append(TOPIC_AUDIT, null, Buffer.from(json));
+    this.appended++;
     this.poke();
   }
 
@@ -103,6 +130,7 @@ export class KafkaSink implements EventSink {
       if (batch.records.length === 0 && batch.skipped > 0) {
         // Only unreadable records (reported by the spool): step over them, the rest drains.
         this.spool.commit(batch.end, batch.bytes, batch.skipped);
+        this.ack(batch.skipped);
         continue;
       }
       if (batch.records.length === 0) {
@@ -125,6 +153,7 @@ export class KafkaSink implements EventSink {
         if (audit.length > 0) topicMessages.push({ topic: this.opts.topicAudit, messages: audit });
         await producer.sendBatch({ topicMessages, acks: -1, timeout: 10_000, compression: CompressionTypes.None });
         this.spool.commit(batch.end, batch.bytes, batch.records.length + batch.skipped);
+        this.ack(batch.records.length + batch.skipped);
         this.sent += batch.records.length;
         this.metrics.kafkaProduced.inc(batch.records.length);
         if (!this.connected) this.log.info('kafka producer connected', { pending: this.spool.pendingRecords });

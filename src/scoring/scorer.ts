@@ -39,6 +39,8 @@ export interface ScoreContext {
   raw: () => string;
   /** The answer carries the top contributors (HTTP ?explain=true or Explain: true, WebSocket "explain": true). */
   explain?: boolean;
+  /** Sent on by another instance (src/cluster/): it is scored here or refused, never forwarded again. */
+  forwarded?: boolean;
 }
 
 export interface ScorerOptions {
@@ -121,6 +123,12 @@ export class Scorer {
     this.answers = new AnswerStore({ maxAnswers: opts.maxAnswers, ttlMs: opts.answerTtlMs });
   }
 
+  /**
+   * Scale-out (src/cluster/): the owner's answer for a user owned by another instance, or null
+   * to score here. Null when the gateway is not sharded.
+   */
+  route: ((tx: Transaction, value: unknown, ctx: ScoreContext) => Promise<Answer> | null) | null = null;
+
   /** Extra readiness beyond a loaded model (Kafka connected and caught up); null means ready. */
   gate: () => string | null = () => null;
 
@@ -145,6 +153,10 @@ export class Scorer {
       if (!incomplete) m.check('validity', false);
       this.reject(e, ctx);
       throw e;
+    }
+    if (this.route !== null) {
+      const owner = this.route(tx, value, ctx);
+      if (owner !== null) return owner;
     }
     const fp = fingerprint(tx);
     const id = tx.transactionId;

@@ -42,6 +42,10 @@ export const TEST_DEFAULTS: Record<string, string> = {
   REQUEST_BUDGET_MS: '60000',
   ADMISSION_MIN_LIMIT: '1000000',
   ADMISSION_MAX_LIMIT: '1000000',
+  // One test broker: the topics are created (the seed's partitions) with one replica.
+  TOPICS_CREATE: 'true',
+  KAFKA_REPLICATION_FACTOR: '1',
+  KAFKA_MIN_INSYNC_REPLICAS: '1',
 };
 
 export interface StartOptions {

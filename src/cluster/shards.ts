@@ -1,0 +1,200 @@
+/**
+ * User-affine shards on Kafka's own group membership (the way Kafka Streams' interactive
+ * queries find a key's owner): every instance joins the one consumer group KAFKA_GROUP_ID on
+ * the transactions topic; the partitions assigned to it are the users it owns (partitionOf).
+ *
+ * - Owner addresses travel in the group protocol: a custom assigner (round-robin over the
+ *   members, by member id) puts this instance's HTTP address in its subscription's userData;
+ *   every instance reads all members' addresses and assignments with DescribeGroups after each
+ *   rebalance (and every few seconds), which gives partition → owner address.
+ * - A gained partition is rebuilt before its users are served: the windows feed re-reads the
+ *   co-partitioned changelog (transactions.scored, user-events p mod its count, and the input
+ *   unless it is scored here) from now − (24 h + lateness); meanwhile requests for those users
+ *   get 503 NOT_READY (a forwarding instance retries for a while) and input scoring of the
+ *   partition waits. A lost partition's users are dropped from the windows.
+ * - kafkajs implements the eager protocol only: every rebalance revokes all partitions for a
+ *   moment (no cooperative rebalancing); ownership of unmoved partitions is kept across it.
+ */
+import kafkajs, { type Admin, type Assigner, type Consumer, type Kafka, type PartitionAssigner } from 'kafkajs';
+import type { Logger } from '../core/log.js';
+import { partitionOf } from './partition.js';
+
+const { AssignerProtocol } = kafkajs;
+const ASSIGNER = 'scoregate-owner';
+const REFRESH_MS = 3000;
+
+/** Round-robin assignment with the member's HTTP address in its subscription userData. */
+export function ownerAssigner(advertisedUrl: () => string): PartitionAssigner {
+  return ({ cluster }): Assigner => ({
+    name: ASSIGNER,
+    version: 1,
+    async assign({ members, topics }) {
+      const ids = members.map((m) => m.memberId).sort();
+      const out = new Map<string, Record<string, number[]>>(ids.map((id) => [id, {}]));
+      let i = 0;
+      for (const topic of topics) {
+        const parts = cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId).sort((a, b) => a - b);
+        for (const p of parts) {
+          const a = out.get(ids[i++ % ids.length]!)!;
+          (a[topic] ??= []).push(p);
+        }
+      }
+      return ids.map((memberId) => ({ memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: out.get(memberId)!, userData: Buffer.alloc(0) }) }));
+    },
+    protocol({ topics }) {
+      return { name: ASSIGNER, metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(advertisedUrl()) }) };
+    },
+  });
+}
+
+export type Route = { kind: 'local' } | { kind: 'rebuilding' } | { kind: 'remote'; url: string } | { kind: 'unknown' };
+
+export interface ShardOptions {
+  inputTopic: string;
+  inputPartitions: number;
+  groupId: string;
+  advertisedUrl: () => string;
+  /** Rebuilds the windows of gained partitions; resolves when they are caught up. */
+  rebuild: (partitions: number[]) => Promise<void>;
+  /** Drops the windows of users `lost` says (partitions moved away). */
+  drop: (lost: (userId: string) => boolean) => number;
+}
+
+export class Shards {
+  /** Partitions assigned to this instance (its users). */
+  readonly owned = new Set<number>();
+  /** Owned partitions whose windows are being rebuilt. */
+  readonly rebuilding = new Set<number>();
+  private readonly rebuilt = new Map<number, Promise<void>>();
+  /** partition → the owner's HTTP address (from DescribeGroups). */
+  private owners = new Map<number, string>();
+  private admin: Admin | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private firstAssignment: (() => void) | null = null;
+  readonly assigned: Promise<void>;
+  generation = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly opts: ShardOptions,
+    private readonly log: Logger,
+  ) {
+    this.assigned = new Promise((r) => (this.firstAssignment = r));
+  }
+
+  /** The partition of a user on the co-partitioned topics. */
+  partitionOf(userId: string): number {
+    return partitionOf(userId, this.opts.inputPartitions);
+  }
+
+  owns(userId: string): boolean {
+    return this.owned.has(this.partitionOf(userId));
+  }
+
+  isRebuilding(userId: string): boolean {
+    return this.rebuilding.size > 0 && this.rebuilding.has(this.partitionOf(userId));
+  }
+
+  route(userId: string): Route {
+    const p = this.partitionOf(userId);
+    if (this.owned.has(p)) return this.rebuilding.has(p) ? { kind: 'rebuilding' } : { kind: 'local' };
+    const url = this.owners.get(p);
+    return url === undefined || url === this.opts.advertisedUrl() ? { kind: 'unknown' } : { kind: 'remote', url };
+  }
+
+  /** Resolves when partition `p`'s windows may serve (immediately unless it is being rebuilt). */
+  ready(p: number): Promise<void> {
+    return this.rebuilt.get(p) ?? Promise.resolve();
+  }
+
+  /** Consumer options for the group member (its assigner). */
+  consumerConfig(): { groupId: string; partitionAssigners: PartitionAssigner[] } {
+    return { groupId: this.opts.groupId, partitionAssigners: [ownerAssigner(this.opts.advertisedUrl)] };
+  }
+
+  /** Wires ownership to the consumer's group joins; call before consumer.run. */
+  async attach(consumer: Consumer): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    this.admin = admin;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const parts = e.payload.memberAssignment[this.opts.inputTopic] ?? [];
+      this.assign(parts);
+    });
+    this.timer = setInterval(() => void this.refreshOwners(), REFRESH_MS);
+    this.timer.unref();
+  }
+
+  /** A new assignment: drop what was lost, rebuild what was gained. */
+  assign(parts: number[]): void {
+    this.generation++;
+    const next = new Set(parts);
+    const lost = [...this.owned].filter((p) => !next.has(p));
+    const gained = parts.filter((p) => !this.owned.has(p));
+    for (const p of lost) {
+      this.owned.delete(p);
+      this.rebuilding.delete(p);
+      this.rebuilt.delete(p);
+    }
+    const lostSet = new Set(lost);
+    const dropped = lost.length === 0 ? 0 : this.opts.drop((u) => lostSet.has(this.partitionOf(u)));
+    // The first assignment is served by the feed's start-up replay (it reads what is owned).
+    const first = this.firstAssignment !== null;
+    for (const p of gained) this.owned.add(p);
+    if (gained.length > 0 && !first) {
+      for (const p of gained) this.rebuilding.add(p);
+      const t0 = performance.now();
+      const done = this.opts.rebuild(gained).then(
+        () => {
+          for (const p of gained) if (this.rebuilt.get(p) === done) this.rebuilding.delete(p);
+          this.log.info('partitions rebuilt', { partitions: gained, ms: Math.round(performance.now() - t0) });
+        },
+        (err: unknown) => {
+          this.log.error('partition rebuild failed: those users stay unavailable here', { partitions: gained, error: String(err) });
+        },
+      );
+      for (const p of gained) this.rebuilt.set(p, done);
+    }
+    this.log.info('partitions assigned', { owned: [...this.owned].sort((a, b) => a - b), gained, lost, usersDropped: dropped });
+    if (first) {
+      this.firstAssignment!();
+      this.firstAssignment = null;
+    }
+    void this.refreshOwners();
+  }
+
+  /** partition → owner address, from the group's members (their userData and assignments). */
+  async refreshOwners(): Promise<void> {
+    const admin = this.admin;
+    if (admin === null) return;
+    try {
+      const d = await admin.describeGroups([this.opts.groupId]);
+      const g = d.groups[0];
+      if (g === undefined || g.protocol !== ASSIGNER) return;
+      const owners = new Map<number, string>();
+      for (const m of g.members) {
+        const meta = AssignerProtocol.MemberMetadata.decode(m.memberMetadata);
+        const asg = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
+        if (meta === null || asg === null) continue;
+        const url = meta.userData.toString('utf8');
+        for (const p of asg.assignment[this.opts.inputTopic] ?? []) owners.set(p, url);
+      }
+      if (owners.size > 0) this.owners = owners;
+    } catch (err) {
+      this.log.debug('group description failed', { error: String(err) });
+    }
+  }
+
+  /** Owner addresses seen (for tests and status). */
+  ownerMap(): Map<number, string> {
+    return this.owners;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    const a = this.admin;
+    this.admin = null;
+    await a?.disconnect().catch(() => undefined);
+  }
+}
