@@ -213,7 +213,8 @@ export class Gateway {
     };
     app.post('/v1/score', scoreRoute(this.scorer, opts));
     app.post('/v1/score/batch', batchRoute(this.scorer, opts));
-    app.post(FORWARD_PATH, scoreRoute(this.scorer, { ...opts, forwarded: true })); // scale-out: from other instances
+    // Scale-out (CLUSTER_SHARDS, not yet tested with several instances): requests forwarded by other instances.
+    if (this.config.clusterShards) app.post(FORWARD_PATH, scoreRoute(this.scorer, { ...opts, forwarded: true }));
     attachAdmin(app, m, {
       notReadyReason: () => this.notReadyReason(),
       models: () => this.models.status(),

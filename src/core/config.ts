@@ -263,7 +263,7 @@ export const SETTINGS = [
   s({ env: 'TOPIC_USER_EVENTS_PARTITIONS', key: 'topicUserEventsPartitions', kind: 'int', def: 12, min: 1, max: 10_000, doc: 'partitions of the user-events topic when created (the seed: 12); must divide the transactions topic\'s count' }),
   s({ env: 'TOPIC_AUDIT_PARTITIONS', key: 'topicAuditPartitions', kind: 'int', def: 12, min: 1, max: 10_000, doc: 'partitions of the audit topic when created (the seed\'s cluster default, 12)' }),
   s({ env: 'KAFKA_SCORE_INPUT', key: 'kafkaScoreInput', kind: 'bool', def: false, doc: 'score the transactions producers write to the transactions topic (at-least-once, deduped by transactionId; offsets committed after the scored event is acknowledged)' }),
-  s({ env: 'CLUSTER_SHARDS', key: 'clusterShards', kind: 'bool', def: false, doc: 'join the one consumer group KAFKA_GROUP_ID shared by every instance: the transactions partitions assigned are the users this instance owns; requests for other users go to their owner' }),
+  s({ env: 'CLUSTER_SHARDS', key: 'clusterShards', kind: 'bool', def: false, doc: 'EXPERIMENTAL, not yet tested with several instances: join the one consumer group KAFKA_GROUP_ID shared by every instance: the transactions partitions assigned are the users this instance owns; requests for other users go to their owner' }),
   s({ env: 'CLUSTER_ADVERTISED_URL', key: 'clusterAdvertisedUrl', kind: 'string', def: '', allowEmpty: true, doc: 'this instance\'s HTTP address as other instances reach it (advertised through the consumer group); empty: http://HOST:PORT as listening' }),
 ] as const;
 
