@@ -82,6 +82,9 @@ export function scoredRecord(ev: ScoredEvent): Record<string, unknown> {
             fields: ev.classification.fields.map((f) => ({ path: f.path, kind: f.kind, sensitivity: f.sensitivity, complianceTags: [...f.tags], retention: f.retention, action: f.action })),
           },
     lineage: lineageOf(ev).map((s) => ({ ...s, rulesApplied: [...s.rulesApplied], metrics: { ...s.metrics } })),
+    sourceSystem: ev.lineage.sourceSystem,
+    featureContract: ev.features.contract,
+    features: ev.features.toRecord(),
   };
 }
 

@@ -1,9 +1,11 @@
 /** What leaves the gateway: a scored event, or a dead letter for an event that could not be scored. */
 import type { FallbackReason } from '../admission/fallback.js';
 import type { ErrorCode } from '../core/errors.js';
+import type { LoggedFeatures } from '../features/logged.js';
 import type { Classification } from '../privacy/index.js';
 import type { QualityFlag } from '../quality/checks.js';
 import type { Transaction } from '../quality/transaction.js';
+import type { Lineage } from './lineage.js';
 
 export type RiskCategory = 'HIGH' | 'MEDIUM' | 'LOW';
 /** Where a transaction came in; 'cli' is `scoregate score --in-process` (file sink only, never Kafka). */
@@ -41,6 +43,11 @@ export interface ScoredEvent {
    * CVV, no PII in clear ever reaches a sink.
    */
   classification: Classification | null;
+  // ---- issue 13: the data loop (feature logging, measured lineage) ----
+  /** The exact row the model (or the fallback rule model) scored, with the contract's version. */
+  features: LoggedFeatures;
+  /** Each stage as the scorer measured it (src/sink/lineage.ts renders the seed's record). */
+  lineage: Lineage;
 }
 
 export interface DeadLetter {
