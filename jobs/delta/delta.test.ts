@@ -159,7 +159,7 @@ describe('the data loop: gateway → Kafka → Delta → training → MLflow →
     }
     await waitFor('the spool drained to Kafka', async () => (await highWatermark(topics.TOPIC_SCORED)) >= N && (await highWatermark(topics.TOPIC_DLQ)) >= bad.length);
 
-    await spark.call('run', ...sinkArgs('checkpoint'));
+    await spark.call(...sinkArgs('checkpoint'));
     const rep = await spark.call<Report>('report', '--ids', sent.map((t) => t['transactionId']).join(','));
     expect(rep.scored).toBe(N);
     expect(rep.distinctIds).toBe(N);
@@ -199,9 +199,9 @@ describe('the data loop: gateway → Kafka → Delta → training → MLflow →
     await producer.connect();
     await producer.send({ topic: topics.TOPIC_SCORED, messages: copies });
     await producer.disconnect();
-    await spark.call('run', ...sinkArgs('checkpoint'));
+    await spark.call(...sinkArgs('checkpoint'));
     expect((await spark.call<Report>('report')).scored).toBe(N);
-    await spark.call('run', ...sinkArgs('checkpoint-replay'));
+    await spark.call(...sinkArgs('checkpoint-replay'));
     const rep = await spark.call<Report>('report');
     expect([rep.scored, rep.distinctIds]).toEqual([N, N]);
     expect(rep.deadLetters).toBe(bad.length);

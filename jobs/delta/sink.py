@@ -221,8 +221,16 @@ def cmd_run(a, spark) -> dict:
               .option("failOnDataLoss", "true"))
     if a.max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(a.max_offsets_per_trigger))
+    views = {"made": False}
+
+    def batch(df, bid: int) -> None:
+        process_batch(spark, tables, schemas, a.scored_topic, a.dlq_topic, df, bid)
+        if not views["made"]:  # once per run, as soon as the tables exist (a continuous job never stops to make them)
+            create_views(spark, tables)
+            views["made"] = tables.exists(spark, SCORED)
+
     w = (reader.load().writeStream
-         .foreachBatch(lambda df, bid: process_batch(spark, tables, schemas, a.scored_topic, a.dlq_topic, df, bid))
+         .foreachBatch(batch)
          .option("checkpointLocation", a.checkpoint)
          .queryName("scoregate-delta-sink"))
     w = w.trigger(availableNow=True) if a.available_now else w.trigger(processingTime=a.trigger)
@@ -377,7 +385,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 c = p.parse_args(["--tables", a.tables, *json.loads(line)])
                 res = {"ok": True, "result": COMMANDS[c.cmd](check(p, c), spark)}
-            except (Exception, SystemExit) as e:  # one failed command does not end the session
+            except SystemExit as e:  # argparse said why on stderr
+                res = {"ok": False, "error": f"bad arguments {line.strip()} (exit {e.code}; see stderr)"}
+            except Exception as e:  # one failed command does not end the session
                 res = {"ok": False, "error": f"{type(e).__name__}: {e}"}
             print(json.dumps(res, default=str), flush=True)
     finally:

@@ -12,6 +12,7 @@ import type { Metrics } from '../core/metrics.js';
 import { F, FEATURE_COUNT } from '../features/contract.js';
 import type { FeatureEngine } from '../features/engine.js';
 import { LoggedFeatures } from '../features/logged.js';
+import { SOURCE_SYSTEM } from '../sink/lineage.js';
 import { AnswerStore, type Answer } from '../idempotency/answers.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
 import { CanarySplit } from '../models/canary.js';
@@ -239,7 +240,7 @@ export class Scorer {
       // Issue 13: the row the model scored and the stages as measured above.
       features,
       lineage: {
-        sourceSystem: `scoregate.${ctx.source}`,
+        sourceSystem: SOURCE_SYSTEM[ctx.source],
         admittedAt: ctx.startedAt,
         validatedAt,
         enrichedAt,

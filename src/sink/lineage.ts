@@ -6,7 +6,10 @@
  */
 import { FEATURE_COUNT, FEATURE_CONTRACT_VERSION } from '../features/contract.js';
 import { QUALITY_CHECKS, type QualityReport } from '../quality/checks.js';
-import type { LineageStage, ScoredEvent } from './events.js';
+import type { LineageStage, ScoredEvent, Source } from './events.js';
+
+/** The lineage's sourceSystem per transport (shared strings: nothing built per request). */
+export const SOURCE_SYSTEM: Readonly<Record<Source, string>> = Object.freeze({ http: 'scoregate.http', ws: 'scoregate.ws', kafka: 'scoregate.kafka', cli: 'scoregate.cli' });
 
 /** What the scorer measured for one transaction. */
 export interface Lineage {
