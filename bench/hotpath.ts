@@ -10,6 +10,7 @@ import { Bench } from 'tinybench';
 import { loadConfig } from '../src/core/config.js';
 import { FEATURE_COUNT } from '../src/features/contract.js';
 import { FeatureEngine } from '../src/features/engine.js';
+import { LoggedFeatures } from '../src/features/logged.js';
 import { fingerprint } from '../src/idempotency/fingerprint.js';
 import { resultJson } from '../src/scoring/answer.js';
 import { InferencePool } from '../src/inference/pool.js';
@@ -47,6 +48,8 @@ const ev: ScoredEvent = {
   tookMs: 0.512,
   fingerprint: 'AAAAAAAAAAAAAAAAAAAAAA',
   classification: null,
+  features: new LoggedFeatures(row.slice()),
+  lineage: { sourceSystem: 'scoregate.http', admittedAt: 0, validatedAt: 0.01, enrichedAt: 0.02, checkedAt: 0.03, scoredAt: 0.3, history24h: 0, joined: true, quality: assessQuality(parsed[0]!, Number.NaN, parsed[0]!.timestamp) },
 };
 
 const bench = new Bench({ time, warmupTime: quick ? 20 : 200 });

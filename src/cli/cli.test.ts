@@ -102,7 +102,7 @@ describe('usage errors exit 2 and name the argument', () => {
     [['features', 'replay', '--in', 'x'], 'features replay: --out is required'],
     [['synth', '--out', 'x', '--users', '-3'], 'synth: --users must be a whole number ≥ 1, got "-3"'],
     [['keys', 'create', '--role', 'root', '--name', 'x'], 'keys create: unknown role "root" for --role'],
-    [['frobnicate'], 'unknown command "frobnicate"; valid commands: serve, score, features, model, keys, synth, config-table'],
+    [['frobnicate'], 'unknown command "frobnicate"; valid commands: serve, score, features, model, keys, skew, synth, config-table'],
   ])('%j', async (args, message) => {
     const r = await run(args, { AUTH_KEYS_FILE: join(dir, 'keys.json') });
     expect(r.code, r.stderr).toBe(2);

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   features: { summary: 'features replay: transactions through the feature engine into a CSV', run: async (a) => (await import('./features.js')).featuresCommand(a) },
   model: { summary: 'model validate DIR: the gateway\'s checks on a model directory', run: async (a) => (await import('./model.js')).modelCommand(a) },
   keys: { summary: 'keys create|list|revoke: API keys in AUTH_KEYS_FILE', run: async (a) => (await import('./keys.js')).keysCommand(a) },
+  skew: { summary: 'served feature vectors against the replay\'s (training/serving skew)', run: async (a) => (await import('./skew.js')).skewCommand(a) },
   synth: { summary: 'write a synthetic labelled transaction stream', run: async (a) => (await import('./synth.js')).synthCommand(a) },
   'config-table': { summary: 'print the settings as README\'s table', run: async (a) => (await import('./config-table.js')).configTableCommand(a) },
 };

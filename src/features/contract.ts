@@ -4,6 +4,8 @@
  * with these headers), the model pipeline in models/ (which reads those headers) and the model
  * loader (which checks an MLmodel signature against it).
  */
+import { createHash } from 'node:crypto';
+
 export const WINDOWS = [
   { name: '1m', ms: 60_000 },
   { name: '5m', ms: 300_000 },
@@ -41,3 +43,10 @@ export const F = {
 
 /** Value of seconds_since_prev when the user has no earlier transaction. */
 export const NO_PREVIOUS = -1;
+
+/**
+ * The contract's version, logged with every served feature vector: `fc<count>-` and the first
+ * 12 hex digits of the SHA-256 of the names in order. It changes by itself whenever a name or
+ * the order changes, so a logged vector is never read against the wrong list.
+ */
+export const FEATURE_CONTRACT_VERSION = `fc${FEATURE_COUNT}-${createHash('sha256').update(FEATURE_NAMES.join(',')).digest('hex').slice(0, 12)}`;

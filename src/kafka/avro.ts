@@ -86,6 +86,9 @@ export function scoredRecord(ev: ScoredEvent): Record<string, unknown> {
         ? null
         : { bias: ev.explanation.bias, margin: ev.explanation.margin, inAnswer: ev.explanationInAnswer === true, top: ev.explanation.top.map((c) => ({ ...c })) },
     lineage: lineageOf(ev).map((s) => ({ ...s, rulesApplied: [...s.rulesApplied], metrics: { ...s.metrics } })),
+    sourceSystem: ev.lineage.sourceSystem,
+    featureContract: ev.features.contract,
+    features: ev.features.toRecord(),
   };
 }
 

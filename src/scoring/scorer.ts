@@ -9,8 +9,10 @@
 import { FALLBACK_MODEL, fallbackScore, type FallbackReason } from '../admission/fallback.js';
 import { ScoregateError, asScoregateError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
-import { FEATURE_COUNT } from '../features/contract.js';
+import { F, FEATURE_COUNT } from '../features/contract.js';
 import type { FeatureEngine } from '../features/engine.js';
+import { LoggedFeatures } from '../features/logged.js';
+import { SOURCE_SYSTEM } from '../sink/lineage.js';
 import { AnswerStore, type Answer } from '../idempotency/answers.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
 import { CanarySplit } from '../models/canary.js';
@@ -204,8 +206,11 @@ export class Scorer {
     const prot = protectTransaction(tx, this.opts.privacy ?? DEFAULT_OPTIONS);
     const safe = prot.transaction;
     const fin = safe.merchantId === tx.merchantId ? tx : { ...tx, merchantId: safe.merchantId };
+    const validatedAt = performance.now(); // lineage: each stage's end, as it happens
     const hctx = this.engine.compute(fin, row, 0);
+    const enrichedAt = performance.now();
     const quality = assessQuality(tx, hctx.meanLast5, this.now());
+    const checkedAt = performance.now();
     m.check('validity', quality.validity === 1);
     m.check('consistency', quality.consistency === 1);
     // Join the history now, before inference, so the very next request sees this one. An event
@@ -216,9 +221,11 @@ export class Scorer {
     // Computed now, while the scratch row still holds this transaction's features: a few flops,
     // cheaper than keeping a copy of the row for the rare answer that needs it.
     const fallback = fallbackScore(row, 0);
-    // The scratch row is reused by the next request while this one waits for its score: keep
-    // this row's features for an explanation (26 floats) when one may be computed.
-    const kept = pool.explainer !== null && (ctx.explain === true || this.opts.explainEvents !== 'asked') ? row.slice() : null;
+    // Issue 13: the row as the model will score it, copied before inference (the await lets other
+    // requests rewrite the scratch row): 26 float32s, logged with the event.
+    const features = new LoggedFeatures(row.slice());
+    // An explanation, when one may be computed, reads the same copy.
+    const kept = pool.explainer !== null && (ctx.explain === true || this.opts.explainEvents !== 'asked') ? features.values : null;
     // The challenger copies the same row now; its result only ever reaches metrics and the sink.
     const ch = this.challenger;
     // The canary split: a stable share of users is answered by the challenger (no shadow score then).
@@ -245,6 +252,7 @@ export class Scorer {
       m.fallback(reason);
     }
     const risk = riskCategory(score);
+    const scoredAt = performance.now();
     const ev: ScoredEvent = {
       transaction: safe,
       score,
@@ -259,6 +267,19 @@ export class Scorer {
       tookMs: roundMs(performance.now() - ctx.startedAt),
       fingerprint: fp,
       classification: prot.classification,
+      // Issue 13: the row the model scored and the stages as measured above.
+      features,
+      lineage: {
+        sourceSystem: SOURCE_SYSTEM[ctx.source],
+        admittedAt: ctx.startedAt,
+        validatedAt,
+        enrichedAt,
+        checkedAt,
+        scoredAt,
+        history24h: features.values[F.window(3, 0)]!,
+        joined,
+        quality,
+      },
     };
     if (kept !== null) explainInto(ev, pool, kept, ctx.explain === true, this.opts.explainEvents ?? 'risky');
     else if (ctx.explain === true) ev.explanationInAnswer = true; // asked, none to give: "explanation": null

@@ -2,9 +2,11 @@
 import type { FallbackReason } from '../admission/fallback.js';
 import type { ErrorCode } from '../core/errors.js';
 import type { Explanation } from '../explain/reasons.js';
+import type { LoggedFeatures } from '../features/logged.js';
 import type { Classification } from '../privacy/index.js';
 import type { QualityFlag } from '../quality/checks.js';
 import type { Transaction } from '../quality/transaction.js';
+import type { Lineage } from './lineage.js';
 
 export type RiskCategory = 'HIGH' | 'MEDIUM' | 'LOW';
 /** Where a transaction came in; 'cli' is `scoregate score --in-process` (file sink only, never Kafka). */
@@ -50,6 +52,11 @@ export interface ScoredEvent {
   explanation?: Explanation | null;
   /** Whether the answer carried the explanation (so a replayed answer is rebuilt byte for byte). */
   explanationInAnswer?: boolean;
+  // ---- issue 13: the data loop (feature logging, measured lineage) ----
+  /** The exact row the model (or the fallback rule model) scored, with the contract's version. */
+  features: LoggedFeatures;
+  /** Each stage as the scorer measured it (src/sink/lineage.ts renders the seed's record). */
+  lineage: Lineage;
 }
 
 export interface DeadLetter {

@@ -7,6 +7,7 @@ import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } 
 import { join } from 'node:path';
 import type { RecordCipher } from './cipher.js';
 import type { DeadLetter, EventSink, ScoredEvent } from './events.js';
+import { lineageRecord } from './lineage.js';
 
 class RotatingFile {
   private stream: WriteStream;
@@ -127,7 +128,8 @@ export class FileSink implements EventSink {
   }
 
   scored(ev: ScoredEvent): Promise<void> {
-    return this.scoredFile.writeDurable(this.encode(ev));
+    // The lineage goes out as the seed's record (the event holds the scorer's raw measurements).
+    return this.scoredFile.writeDurable(this.encode({ ...ev, lineage: lineageRecord(ev) }));
   }
 
   deadLetter(dl: DeadLetter): void {
