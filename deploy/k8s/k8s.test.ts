@@ -99,6 +99,6 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     for (const e of c['env'] as Doc[]) if (e['valueFrom']?.['secretKeyRef'] !== undefined) expect(secretKeys.has(e['valueFrom']['secretKeyRef']['key'])).toBe(true);
     const env = { ...cm, ...fromEnv, CLUSTER_ADVERTISED_URL: 'http://scoregate-0.scoregate-headless.scoregate.svc:8080' };
     const config = loadConfig(env);
-    expect(config).toMatchObject({ clusterShards: true, kafkaScoreInput: true, kafkaReplicationFactor: 3, kafkaMinInsyncReplicas: 2, topicTransactionsPartitions: 24, host: '0.0.0.0' });
+    expect(config).toMatchObject({ clusterShards: false, kafkaScoreInput: true, kafkaReplicationFactor: 3, kafkaMinInsyncReplicas: 2, topicTransactionsPartitions: 24, host: '0.0.0.0' });
   });
 });

@@ -183,7 +183,8 @@ describe.skipIf(skip)(skip ? 'the image (skipped: no docker daemon answers and C
 
     it('scores with worker threads and the scored event arrives in transactions.scored', async () => {
       const port = await freePort();
-      const env = { PORT: String(port), HOST: '127.0.0.1', KAFKA_BROKERS: svc!.kafkaBrokers, SCHEMA_REGISTRY_URL: svc!.registryUrl, INFERENCE_WORKERS: '1' };
+      // One test broker: the topics are created with one replica (the seed's 3 / 2 need three brokers).
+      const env = { PORT: String(port), HOST: '127.0.0.1', KAFKA_BROKERS: svc!.kafkaBrokers, SCHEMA_REGISTRY_URL: svc!.registryUrl, INFERENCE_WORKERS: '1', TOPICS_CREATE: 'true', KAFKA_REPLICATION_FACTOR: '1', KAFKA_MIN_INSYNC_REPLICAS: '1' };
       await start(name, ['--network', 'host', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`])]);
       url = `http://127.0.0.1:${port}`;
       await waitReady(url, name);
