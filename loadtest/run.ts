@@ -62,8 +62,11 @@ if (argv.includes('--help')) {
   process.exit(0);
 }
 const QUICK = argv.includes('--quick');
-/** --quick leaves out the hot-swap run (it starts an MLflow server: a minute) unless asked for. */
-const TARGET_KEYS = (flag('--targets') ?? (QUICK ? 'a,b,c,d,e,f,g' : 'a,b,c,d,e,f,g,s')).split(',').map((s) => s.trim()).filter(Boolean);
+/**
+ * --quick leaves out the serving peers (10–15 s each to start) and the hot-swap run (an MLflow
+ * server: a minute) unless asked for with --targets.
+ */
+const TARGET_KEYS = (flag('--targets') ?? (QUICK ? 'a,b,c,d' : 'a,b,c,d,e,f,g,s')).split(',').map((s) => s.trim()).filter(Boolean);
 const OUT = resolve(flag('--out') ?? join(ROOT, 'loadtest', 'results', QUICK ? 'quick' : ''));
 const RATE = Number(flag('--rate') ?? 5000);
 const SECONDS = Number(flag('--seconds') ?? (QUICK ? 2 : 10));
@@ -210,7 +213,7 @@ const TARGETS: Record<Exclude<Key, 's'>, TargetDef> = {
     overload: true,
     body: 'score',
     peer: false,
-    config: 'default settings: the event loop + INFERENCE_WORKERS (default 1) worker thread, ORT 1 intra-op thread, micro-batching',
+    config: 'default settings: INFERENCE_WORKERS 0 on 2 cores (inference on the event loop), ORT 1 intra-op thread, micro-batching',
     lessWork: null,
     startTimeoutMs: 30_000,
     missing: () => (existsSync(join(ROOT, 'dist/src/main.js')) ? null : 'dist/src/main.js missing: run npx tsc -p tsconfig.json'),
