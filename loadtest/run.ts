@@ -4,10 +4,17 @@
  *   (b) scoregate dist/src/main.js
  *   (c) fastify  Fastify + onnxruntime-node on the main thread, same model and features, no batching
  *   (d) mlflow   `mlflow models serve` (features precomputed: inference + HTTP only)
+ *   (e) MLServer with its MLflow runtime, (f) MLServer with a small ONNX runtime of its own,
+ *   (g) Triton through PyTriton (onnxruntime in its Python function, dynamic batching): serving
+ *       peers over the Open Inference Protocol, sent precomputed feature rows
+ *   (s) the hot-swap run: scoregate under steady load while MLflow promotes a version and an
+ *       operator rolls it back
  *
  * Each target is a child process on a free loopback port; once ready it gets a short warm-up,
  * (1) a fixed-rate open-loop run for latency, (2) a saturation run with autocannon for
  * throughput, and for (a)/(b) a WebSocket run (one connection, a window of messages in flight).
+ * Every target also gets a saturation run with `wrk` (C; loadtest/wrk.ts), the generator cheap
+ * enough that the echo is measured rather than the generator; the peers get only wrk runs.
  * Children are stopped at the end and on any error or signal.
  *
  *   npm install --prefix loadtest && npx tsc -p tsconfig.json
@@ -27,9 +34,11 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { goal, goalTable, overloadNotes, overloadTable, sampleRss, summarise, P99_FACTOR, RSS_FACTOR, type OverloadGoal, type OverloadRun } from './overload.js';
 import { paced, type PacedResult } from './paced.js';
+import { SWAP_SECRET, swapRegistry, swapRun, type SwapOut } from './swap.js';
 import { percentiles, type Pcts } from './stats.js';
 import { Feed, Traffic } from './traffic.js';
 import { wsLoad, type WsResult } from './wsload.js';
+import { runWrk, wrkPath, wrkScript, writeRowsData, writeScoreData, type WrkResult } from './wrk.js';
 
 // ---------------------------------------------------------------- options
 
@@ -43,17 +52,21 @@ function flag(name: string): string | undefined {
   return v;
 }
 for (const a of argv) {
-  if (a.startsWith('--') && !['--quick', '--targets', '--out', '--rate', '--connections', '--seconds', '--overload-connections', '--help'].includes(a)) {
+  if (a.startsWith('--') && !['--quick', '--targets', '--out', '--rate', '--connections', '--seconds', '--overload-connections', '--fixed-repeats', '--wrk-threads', '--ws-window', '--help'].includes(a)) {
     console.error(`unknown flag ${a}`);
     process.exit(2);
   }
 }
 if (argv.includes('--help')) {
-  console.log('node dist/loadtest/run.js [--quick] [--targets a,b,c,d] [--out DIR] [--rate REQ_PER_S] [--connections N] [--seconds S] [--overload-connections N]');
+  console.log('node dist/loadtest/run.js [--quick] [--targets a,b,c,d,e,f,g,s] [--out DIR] [--rate REQ_PER_S] [--connections N] [--seconds S] [--overload-connections N] [--fixed-repeats N] [--wrk-threads N] [--ws-window N]');
   process.exit(0);
 }
 const QUICK = argv.includes('--quick');
-const TARGET_KEYS = (flag('--targets') ?? 'a,b,c,d').split(',').map((s) => s.trim()).filter(Boolean);
+/**
+ * --quick leaves out the serving peers (10–15 s each to start) and the hot-swap run (an MLflow
+ * server: a minute) unless asked for with --targets.
+ */
+const TARGET_KEYS = (flag('--targets') ?? (QUICK ? 'a,b,c,d' : 'a,b,c,d,e,f,g,s')).split(',').map((s) => s.trim()).filter(Boolean);
 const OUT = resolve(flag('--out') ?? join(ROOT, 'loadtest', 'results', QUICK ? 'quick' : ''));
 const RATE = Number(flag('--rate') ?? 5000);
 const SECONDS = Number(flag('--seconds') ?? (QUICK ? 2 : 10));
@@ -72,13 +85,32 @@ const UNLOADED_RATE = 500;
 const OVERLOAD_SECONDS = QUICK ? 1 : SECONDS;
 const SETTLE_MS = QUICK ? 300 : 2000;
 const FIXED_CONNECTIONS = 64;
-const WS_WINDOW = 256;
+/** scoregate's fixed-rate run is repeated; the goals take the median (5 in a full run). */
+const FIXED_REPEATS = Number(flag('--fixed-repeats') ?? (QUICK ? 1 : 5));
+/**
+ * Messages in flight on the one WebSocket. The admission limit sheds messages whose latency
+ * would pass ADMISSION_TARGET_MS (5 ms): 64 in flight at ~30k msg/s is ~2 ms of queue, inside
+ * it; 256 would be ~8 ms, and the limit would answer part of them OVERLOADED.
+ */
+const WS_WINDOW = Number(flag('--ws-window') ?? 64);
+/** wrk threads: one, so the generator takes at most one of the two cores. */
+const WRK_THREADS = Number(flag('--wrk-threads') ?? 1);
+const WRK_SECONDS = QUICK ? 2 : SECONDS;
+/** One-connection runs (latency without queueing), wrk -c1. */
+const ONE_CONN_SECONDS = QUICK ? 1 : 5;
+/** The hot-swap run: steady open-loop rate and length. */
+const SWAP_RATE = 1500;
+const SWAP_SECONDS = QUICK ? 6 : 30;
+/** Templates of the synthetic traffic written for wrk's Lua script, and feature-row bodies. */
+const WRK_TEMPLATES = 60_000;
+const WRK_ROWS = 4000;
 const WARMUP_S = QUICK ? 0.5 : 2;
 const BAD_SHARE = 0.02;
 const USERS = QUICK ? 8000 : 30000;
 const SEED = 20261127;
 if (!(RATE > 0) || !(SECONDS > 0) || !(SAT_CONNECTIONS > 0) || !(OVERLOAD_CONNECTIONS > 0)) throw new Error('--rate, --seconds, --connections and --overload-connections must be positive');
-for (const k of TARGET_KEYS) if (!'abcd'.includes(k) || k.length !== 1) throw new Error(`unknown target ${k}: use a, b, c, d`);
+if (!(FIXED_REPEATS >= 1) || !(WRK_THREADS >= 1) || !(WS_WINDOW >= 1)) throw new Error('--fixed-repeats, --wrk-threads and --ws-window must be ≥ 1');
+for (const k of TARGET_KEYS) if (!'abcdefgs'.includes(k) || k.length !== 1) throw new Error(`unknown target ${k}: use a, b, c, d, e, f, g, s`);
 
 const log = (msg: string): void => {
   process.stderr.write(`[loadtest ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -86,7 +118,9 @@ const log = (msg: string): void => {
 
 // ---------------------------------------------------------------- targets
 
-type Key = 'a' | 'b' | 'c' | 'd';
+type Key = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 's';
+/** What a target is sent: scoring transactions, MLflow dataframe_split rows, OIP rows (one FP32 [1, 26] input, or one input per column). */
+type BodyKind = 'score' | 'mlflow' | 'oip' | 'oip-columns';
 
 interface TargetDef {
   key: Key;
@@ -99,16 +133,56 @@ interface TargetDef {
   mlflow: boolean;
   /** Gets the overload runs (3× and 10× its saturation) after the others. */
   overload: boolean;
+  body: BodyKind;
+  /** A serving peer: only the wrk runs (saturation and one connection), no Node-generator runs. */
+  peer: boolean;
+  /** How it is configured for 2 cores (workers, threads, batching), stated in the results. */
+  config: string;
+  /** Work it skips that scoregate does, or null. */
+  lessWork: string | null;
   startTimeoutMs: number;
   /** Why it cannot run here, or null. */
   missing: () => string | null;
-  command: (port: number, tmp: string) => { cmd: string; args: string[]; env: NodeJS.ProcessEnv };
+  command: (port: number, tmp: string, extra: [number, number]) => { cmd: string; args: string[]; env: NodeJS.ProcessEnv };
 }
 
 const VENV_BIN = join(ROOT, '.cache', 'venv', 'bin');
 /** Extra node flags for the Node targets (a, b, c), e.g. LOADTEST_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
 const NODE_ARGS = (process.env['LOADTEST_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
-const TARGETS: Record<Key, TargetDef> = {
+const CACHE = process.env['SCOREGATE_CACHE'] ?? join(os.homedir(), '.cache', 'scoregate');
+const MLSERVER_VENV = join(CACHE, 'venv-mlserver-1.7.1');
+const PYTRITON_VENV = join(CACHE, 'venv-pytriton-0.7.0');
+/** Best found for 2 cores with the generator on one of them (see loadtest/README.md); override to try others. */
+const MLSERVER_WORKERS = Number(process.env['MLSERVER_WORKERS'] ?? 1);
+const PYTRITON_INSTANCES = Number(process.env['PYTRITON_INSTANCES'] ?? 1);
+const MODEL_DIR = resolve(ROOT, process.env['MODEL_DIR'] ?? 'models/fraud-detector');
+const PEER_LESS_WORK = 'precomputed feature rows over the Open Inference Protocol: no parsing of transactions, checks, feature windows, idempotency or sink';
+
+/** A peer's venv (scripts/services/peer-venv.sh): null when installed; a full run installs it when missing, a failed install is the reason it is skipped. */
+function peerVenv(peer: 'mlserver' | 'pytriton', venv: string): string | null {
+  if (existsSync(join(venv, '.installed'))) return null;
+  if (QUICK) return `not installed (bash scripts/services/peer-venv.sh ${peer})`;
+  try {
+    log(`installing ${peer} (scripts/services/peer-venv.sh ${peer}), a few minutes`);
+    execFileSync('bash', [join(ROOT, 'scripts/services/peer-venv.sh'), peer], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 1_200_000 });
+    return null;
+  } catch (err) {
+    const e = err as { stderr?: Buffer; message: string };
+    return `install failed: ${(e.stderr?.toString() ?? e.message).trim().split('\n').slice(-2).join(' ')}`;
+  }
+}
+
+/** MLServer's settings.json and one model's model-settings.json in a fresh folder; returns the folder. */
+function mlserverDir(tmp: string, name: string, port: number, extra: [number, number], model: object): string {
+  const dir = join(tmp, name);
+  mkdirSync(join(dir, 'fraud-detector'), { recursive: true });
+  const settings = { debug: false, host: '127.0.0.1', http_port: port, grpc_port: extra[0], metrics_port: extra[1], parallel_workers: MLSERVER_WORKERS };
+  writeFileSync(join(dir, 'settings.json'), JSON.stringify(settings));
+  writeFileSync(join(dir, 'fraud-detector', 'model-settings.json'), JSON.stringify({ name: 'fraud-detector', ...model }));
+  return dir;
+}
+
+const TARGETS: Record<Exclude<Key, 's'>, TargetDef> = {
   a: {
     key: 'a',
     short: 'uWS echo',
@@ -119,6 +193,10 @@ const TARGETS: Record<Key, TargetDef> = {
     metrics: false,
     mlflow: false,
     overload: false,
+    body: 'score',
+    peer: false,
+    config: 'one thread: JSON.parse + JSON.stringify per request',
+    lessWork: 'no checks, features or inference: the transport alone',
     startTimeoutMs: 15_000,
     missing: () => (existsSync(join(ROOT, 'dist/loadtest/servers/echo.js')) ? null : 'dist/loadtest/servers/echo.js missing: run npx tsc -p tsconfig.json'),
     command: (port) => ({ cmd: process.execPath, args: [...NODE_ARGS, join(ROOT, 'dist/loadtest/servers/echo.js')], env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' } }),
@@ -133,6 +211,10 @@ const TARGETS: Record<Key, TargetDef> = {
     metrics: true,
     mlflow: false,
     overload: true,
+    body: 'score',
+    peer: false,
+    config: 'default settings: INFERENCE_WORKERS 0 on 2 cores (inference on the event loop), ORT 1 intra-op thread, micro-batching',
+    lessWork: null,
     startTimeoutMs: 30_000,
     missing: () => (existsSync(join(ROOT, 'dist/src/main.js')) ? null : 'dist/src/main.js missing: run npx tsc -p tsconfig.json'),
     command: (port, tmp) => ({
@@ -160,6 +242,10 @@ const TARGETS: Record<Key, TargetDef> = {
     metrics: false,
     mlflow: false,
     overload: false,
+    body: 'score',
+    peer: false,
+    config: 'one thread, ORT default session options',
+    lessWork: 'no idempotency, sink or admission',
     startTimeoutMs: 30_000,
     missing: () => (existsSync(join(ROOT, 'loadtest/node_modules/fastify')) ? null : 'fastify not installed: run npm install --prefix loadtest'),
     command: (port) => ({ cmd: process.execPath, args: [...NODE_ARGS, join(ROOT, 'loadtest/servers/fastify-onnx.mjs')], env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' } }),
@@ -174,6 +260,10 @@ const TARGETS: Record<Key, TargetDef> = {
     metrics: false,
     mlflow: true,
     overload: false,
+    body: 'mlflow',
+    peer: false,
+    config: 'mlflow models serve defaults (uvicorn, 1 worker)',
+    lessWork: 'precomputed feature rows: no parsing, checks, feature windows, idempotency or sink',
     startTimeoutMs: 120_000,
     missing: () => (existsSync(join(VENV_BIN, 'mlflow')) ? null : '.cache/venv has no mlflow: run bash models/build.sh'),
     command: (port) => ({
@@ -182,6 +272,89 @@ const TARGETS: Record<Key, TargetDef> = {
       // mlflow execs `uvicorn` by name: the venv's bin must be on PATH.
       env: { ...process.env, PATH: `${VENV_BIN}:${process.env['PATH'] ?? ''}`, VIRTUAL_ENV: dirname(VENV_BIN) },
     }),
+  },
+  e: {
+    key: 'e',
+    short: 'MLServer+mlflow',
+    name: 'Seldon MLServer 1.7.1, mlserver-mlflow runtime (OIP, one input per column, pandas)',
+    path: '/v2/models/fraud-detector/infer',
+    readyPath: '/v2/models/fraud-detector/ready',
+    ws: false,
+    metrics: false,
+    mlflow: false,
+    overload: false,
+    body: 'oip-columns',
+    peer: true,
+    config: `parallel_workers ${MLSERVER_WORKERS} (MLSERVER_WORKERS), adaptive batching off (it returns wrong scores with this runtime)`,
+    lessWork: PEER_LESS_WORK,
+    startTimeoutMs: 180_000,
+    missing: () => peerVenv('mlserver', MLSERVER_VENV),
+    command: (port, tmp, extra) => ({
+      cmd: join(MLSERVER_VENV, 'bin', 'mlserver'),
+      args: ['start', mlserverDir(tmp, 'mlserver-mlflow', port, extra, { implementation: 'mlserver_mlflow.MLflowRuntime', parameters: { uri: MODEL_DIR } })],
+      env: { ...process.env, PATH: `${join(MLSERVER_VENV, 'bin')}:${process.env['PATH'] ?? ''}`, VIRTUAL_ENV: MLSERVER_VENV },
+    }),
+  },
+  f: {
+    key: 'f',
+    short: 'MLServer+ONNX',
+    name: 'Seldon MLServer 1.7.1, a small ONNX runtime (loadtest/servers/mlserver_onnx.py, onnxruntime)',
+    path: '/v2/models/fraud-detector/infer',
+    readyPath: '/v2/models/fraud-detector/ready',
+    ws: false,
+    metrics: false,
+    mlflow: false,
+    overload: false,
+    body: 'oip',
+    peer: true,
+    config: `parallel_workers ${MLSERVER_WORKERS} (MLSERVER_WORKERS), ORT 1 intra-op thread per worker`,
+    lessWork: PEER_LESS_WORK,
+    startTimeoutMs: 180_000,
+    missing: () => peerVenv('mlserver', MLSERVER_VENV),
+    command: (port, tmp, extra) => ({
+      cmd: join(MLSERVER_VENV, 'bin', 'mlserver'),
+      args: ['start', mlserverDir(tmp, 'mlserver-onnx', port, extra, { implementation: 'mlserver_onnx.OnnxRuntime', parameters: { uri: join(MODEL_DIR, 'model.onnx') } })],
+      env: { ...process.env, PATH: `${join(MLSERVER_VENV, 'bin')}:${process.env['PATH'] ?? ''}`, VIRTUAL_ENV: MLSERVER_VENV, PYTHONPATH: join(ROOT, 'loadtest', 'servers') },
+    }),
+  },
+  g: {
+    key: 'g',
+    short: 'PyTriton',
+    name: 'NVIDIA Triton 2.51 via PyTriton 0.7.0 (onnxruntime in its Python function, dynamic batching)',
+    path: '/v2/models/fraud-detector/infer',
+    readyPath: '/v2/models/fraud-detector/ready',
+    ws: false,
+    metrics: false,
+    mlflow: false,
+    overload: false,
+    body: 'oip',
+    peer: true,
+    config: `${PYTRITON_INSTANCES} instance(s) (PYTRITON_INSTANCES), dynamic batching max 64 rows, 100 µs queue delay, ORT 1 intra-op thread`,
+    lessWork: PEER_LESS_WORK,
+    startTimeoutMs: 180_000,
+    missing: () => peerVenv('pytriton', PYTRITON_VENV),
+    command: (port, _tmp, extra) => {
+      const py = join(PYTRITON_VENV, 'bin', 'python');
+      // Triton's Python stub links the interpreter's libpython: pyenv's lib folder must be on the path.
+      let libdir = '';
+      try {
+        libdir = execFileSync(py, ['-c', 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))'], { encoding: 'utf8' }).trim();
+      } catch {
+        /* the start fails and says why */
+      }
+      return {
+        cmd: py,
+        args: [join(ROOT, 'loadtest', 'servers', 'pytriton_onnx.py'), join(MODEL_DIR, 'model.onnx')],
+        env: {
+          ...process.env,
+          PORT: String(port),
+          GRPC_PORT: String(extra[0]),
+          METRICS_PORT: String(extra[1]),
+          PEER_INSTANCES: String(PYTRITON_INSTANCES),
+          LD_LIBRARY_PATH: [libdir, process.env['LD_LIBRARY_PATH'] ?? ''].filter(Boolean).join(':'),
+        },
+      };
+    },
   },
 };
 
@@ -239,7 +412,7 @@ function tail(file: string, lines = 15): string {
 
 async function startChild(t: TargetDef, tmp: string): Promise<Child> {
   const port = await freePort();
-  const { cmd, args, env } = t.command(port, tmp);
+  const { cmd, args, env } = t.command(port, tmp, [await freePort(), await freePort()]);
   const logFile = join(tmp, `${t.key}.log`);
   const fd = openSync(logFile, 'a');
   const proc = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', fd, fd], detached: true });
@@ -499,6 +672,38 @@ interface TargetOut {
   saturation?: SatOut;
   ws?: WsOut;
   overload?: OverloadOut;
+  /** The fixed-rate run repeated (scoregate): each run's latency; the goals take the medians. */
+  fixedRepeats?: { achievedRps: number; p50: number; p99: number; p99_9: number; serverP99: number }[];
+  /** wrk saturation on the target's own route and body. */
+  wrk?: WrkOut;
+  /** scoregate only: wrk saturation on its Open Inference Protocol route with the peers' bodies. */
+  wrkOip?: WrkOut;
+  /** wrk -c1: one connection, latency without queueing. */
+  oneConn?: WrkOut;
+  oneConnOip?: WrkOut;
+  wrkSkipped?: string;
+  config?: string;
+  lessWork?: string | null;
+}
+interface WrkOut {
+  route: string;
+  connections: number;
+  threads: number;
+  seconds: number;
+  rps: number;
+  /** Answers that are not 503 per second. */
+  servedRps: number;
+  okRps: number;
+  shedRps: number;
+  statusCodes: Record<string, number>;
+  errors: number;
+  latencyMs: WrkResult['latencyMs'];
+  /** wrk's CPU over the run (100 = one core). */
+  generatorPct: number;
+  /** The generator was the bottleneck: wrk used ≥ 90% of its threads' cores. */
+  generatorBound: boolean;
+  cpu: Cpu;
+  server: ServerSide | null;
 }
 interface OverloadOut {
   /** The saturation S the multiples apply to (served answers per second of the saturation run). */
@@ -614,6 +819,74 @@ async function overloadRuns(c: Child, t: TargetDef, feed: Feed, saturation: numb
   return { saturationRps: saturation, loadavgBefore, loadavgAfter: loadavg(), runs, goal: goal(runs) };
 }
 
+const WRK = wrkPath();
+const OIP_PATH = '/v2/models/fraud-detector/infer';
+/** Lua data files for wrk, written once per run (main). */
+const wrkData: Record<BodyKind, string> = { score: '', mlflow: '', oip: '', 'oip-columns': '' };
+let wrkRuns = 0;
+
+function writeWrkData(traffic: Traffic, tmp: string): void {
+  const rows = Math.min(WRK_ROWS, traffic.rowCount);
+  const r = (f: (i: number) => string): string[] => Array.from({ length: rows }, (_, i) => f(i));
+  wrkData.score = join(tmp, 'wrk-score.lua');
+  const n = writeScoreData(traffic, wrkData.score, WRK_TEMPLATES);
+  for (const [kind, bodies] of [
+    ['mlflow', r((i) => traffic.mlflowBody(i))],
+    ['oip', r((i) => traffic.oipBody(i))],
+    ['oip-columns', r((i) => traffic.oipColumnsBody(i))],
+  ] as const) {
+    wrkData[kind] = join(tmp, `wrk-${kind}.lua`);
+    writeRowsData(bodies, wrkData[kind]);
+  }
+  log(`wrk: ${n} transaction templates and ${rows} feature rows written for its Lua scripts`);
+}
+
+/** One wrk run against `c` (CPU accounted: the target's group, wrk's, the rest of the machine). */
+async function wrkRun(c: Child, t: TargetDef, body: BodyKind, route: string, connections: number, seconds: number): Promise<WrkOut> {
+  const threads = Math.min(WRK_THREADS, connections);
+  const m = await measured(c, t.metrics && route === t.path, () =>
+    runWrk({
+      url: `http://127.0.0.1:${c.port}${route}`,
+      script: wrkScript(ROOT, body === 'score' ? 'score.lua' : 'rows.lua'),
+      data: wrkData[body],
+      connections,
+      threads,
+      seconds,
+      tag: `w${Date.now().toString(36)}${t.key}${wrkRuns++}`,
+    }),
+  );
+  const r = m.value;
+  const generatorPct = (r.cpuSeconds / r.durationS) * 100;
+  // measured() counts wrk (a child, not this thread) among the other processes: take it out.
+  const cpu = { ...m.cpu, otherPct: Math.max(0, m.cpu.otherPct - generatorPct), clientPct: generatorPct };
+  const total = Math.max(1, r.requests);
+  const n503 = r.statusCodes['503'] ?? 0;
+  const n2xx = Object.entries(r.statusCodes).reduce((a, [k, v]) => (k.startsWith('2') ? a + v : a), 0);
+  const errors = r.errors.connect + r.errors.read + r.errors.write + r.errors.timeout;
+  const out: WrkOut = {
+    route,
+    connections,
+    threads,
+    seconds,
+    rps: r.rps,
+    servedRps: (r.rps * (total - n503)) / total,
+    okRps: (r.rps * n2xx) / total,
+    shedRps: (r.rps * n503) / total,
+    statusCodes: r.statusCodes,
+    errors,
+    latencyMs: r.latencyMs,
+    generatorPct,
+    generatorBound: generatorPct >= 90 * threads,
+    cpu,
+    server: m.server,
+  };
+  log(
+    `(${t.key}) ${t.short}: wrk ${route} c${connections}: ${Math.round(out.servedRps)} req/s served${codes(r.statusCodes)}, p50 ${ms(r.latencyMs.p50)} ms; ` +
+      `CPU wrk ${generatorPct.toFixed(0)}% target ${cpu.serverPct.toFixed(0)}%${out.generatorBound ? ' (GENERATOR-BOUND)' : ''}`,
+  );
+  return out;
+}
+
 async function runTarget(t: TargetDef, traffic: Traffic, tmp: string): Promise<TargetOut> {
   const out: TargetOut = { key: t.key, short: t.short, name: t.name };
   const missing = t.missing();
@@ -622,18 +895,46 @@ async function runTarget(t: TargetDef, traffic: Traffic, tmp: string): Promise<T
     log(`(${t.key}) ${t.short}: skipped: ${missing}`);
     return out;
   }
+  out.config = t.config;
+  out.lessWork = t.lessWork;
   const feed = new Feed(traffic, `lt${Date.now().toString(36)}${t.key}`, t.mlflow);
   log(`(${t.key}) ${t.short}: starting`);
   const t0 = performance.now();
-  const c = await startChild(t, tmp);
+  let c: Child;
   try {
+    c = await startChild(t, tmp);
+  } catch (err) {
+    // A peer that does not start here is skipped with the reason; it never fails the run.
+    if (!t.peer) throw err;
+    out.skipped = `did not start: ${err instanceof Error ? err.message : String(err)}`;
+    log(`(${t.key}) ${t.short}: skipped: ${out.skipped}`);
+    for (const x of children) if (x.port > 0 && !x.exited) killGroup(x, 'SIGKILL');
+    return out;
+  }
+  try {
+    if (t.peer) {
+      out.startupS = (performance.now() - t0) / 1000;
+      if (WRK === null) {
+        out.skipped = 'wrk not installed (apt-get install wrk)';
+        return out;
+      }
+      log(`(${t.key}) ${t.short}: ready on port ${c.port} after ${out.startupS.toFixed(1)} s; warm-up ${WARMUP_S} s`);
+      await wrkRun(c, t, t.body, t.path, 8, WARMUP_S);
+      log(`(${t.key}) ${t.short}: wrk saturation, ${SAT_CONNECTIONS} connections for ${WRK_SECONDS} s`);
+      out.wrk = await wrkRun(c, t, t.body, t.path, SAT_CONNECTIONS, WRK_SECONDS);
+      out.oneConn = await wrkRun(c, t, t.body, t.path, 1, ONE_CONN_SECONDS);
+      return out;
+    }
     out.startupS = (performance.now() - t0) / 1000;
     log(`(${t.key}) ${t.short}: ready on port ${c.port} after ${out.startupS.toFixed(1)} s; warm-up ${WARMUP_S} s`);
     await cannon(c, t, feed, 8, WARMUP_S);
 
-    log(`(${t.key}) ${t.short}: fixed rate ${RATE} req/s for ${SECONDS} s`);
+    const repeats = t.key === 'b' ? FIXED_REPEATS : 1;
     const badBefore = feed.bad;
     const seqBefore = feed.seq;
+    for (let rep = 1; rep <= repeats; rep++) {
+    log(`(${t.key}) ${t.short}: fixed rate ${RATE} req/s for ${SECONDS} s${repeats > 1 ? ` (${rep} of ${repeats})` : ''}`);
+    if (rep > 1) await sleep(SETTLE_MS);
     const fx = await measured(c, t.metrics, () =>
       paced({ host: '127.0.0.1', port: c.port, path: t.path, rate: RATE, durationMs: SECONDS * 1000, connections: FIXED_CONNECTIONS, body: () => feed.next() }),
     );
@@ -654,6 +955,9 @@ async function runTarget(t: TargetDef, traffic: Traffic, tmp: string): Promise<T
       cpu: fx.cpu,
       server: fx.server,
     };
+    const l = out.fixed.latencyMs;
+    (out.fixedRepeats ??= []).push({ achievedRps: p.achievedRps, p50: l.p50, p99: l.p99, p99_9: l.p99_9, serverP99: fx.server?.p99Ms ?? out.fixed.tookMs?.p99 ?? Number.NaN });
+    }
     if (!t.mlflow) out.badShareSent = (feed.bad - badBefore) / Math.max(1, feed.seq - seqBefore);
 
     log(`(${t.key}) ${t.short}: saturation, ${SAT_CONNECTIONS} connections for ${SECONDS} s`);
@@ -677,6 +981,18 @@ async function runTarget(t: TargetDef, traffic: Traffic, tmp: string): Promise<T
       cpu: sat.cpu,
       server: sat.server,
     };
+
+    if (WRK === null) out.wrkSkipped = 'wrk not installed (apt-get install wrk)';
+    else {
+      log(`(${t.key}) ${t.short}: wrk saturation, ${SAT_CONNECTIONS} connections, ${WRK_THREADS} thread(s), ${WRK_SECONDS} s`);
+      out.wrk = await wrkRun(c, t, t.body, t.path, SAT_CONNECTIONS, WRK_SECONDS);
+      if (t.key === 'b') {
+        log(`(${t.key}) ${t.short}: wrk saturation on the Open Inference Protocol route (the peers' bodies)`);
+        out.wrkOip = await wrkRun(c, t, 'oip', OIP_PATH, SAT_CONNECTIONS, WRK_SECONDS);
+        out.oneConn = await wrkRun(c, t, t.body, t.path, 1, ONE_CONN_SECONDS);
+        out.oneConnOip = await wrkRun(c, t, 'oip', OIP_PATH, 1, ONE_CONN_SECONDS);
+      }
+    }
 
     if (t.ws) {
       log(`(${t.key}) ${t.short}: WebSocket /v1/stream, window ${WS_WINDOW}, ${SECONDS} s`);
@@ -752,6 +1068,8 @@ function tables(results: TargetOut[]): string {
   );
   for (const r of results) {
     const label = `(${r.key}) ${r.short}`;
+    // The serving peers get only wrk runs: they are in the wrk table.
+    if (r.key !== 's' && TARGETS[r.key].peer) continue;
     if (r.skipped !== undefined || r.error !== undefined) {
       const why = (r.skipped ?? r.error ?? '').split('\n').filter((l) => l.trim() !== '');
       const text = (why.length > 1 ? `${why[0]} … ${why[why.length - 1]}` : (why[0] ?? '')).replace(/\|/g, '\\|').slice(0, 300);
@@ -781,18 +1099,197 @@ function tables(results: TargetOut[]): string {
   return lines.join('\n');
 }
 
+/** The hot-swap run (loadtest/swap.ts): a throwaway MLflow, scoregate following it, steady load, two swaps. */
+async function swapPhase(traffic: Traffic, tmp: string): Promise<SwapOut | { skipped: string } | { error: string }> {
+  const b = TARGETS.b;
+  const missing = b.missing();
+  if (missing !== null) return { skipped: missing };
+  log(`(s) hot swap: starting a throwaway MLflow and registering the model twice`);
+  let reg;
+  try {
+    reg = await swapRegistry(ROOT, join(tmp, 'swap-mlflow'), MODEL_DIR);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    log(`(s) hot swap: skipped: MLflow could not be set up: ${why}`);
+    return { skipped: `MLflow could not be set up: ${why.split('\n').slice(-3).join(' ')}` };
+  }
+  const t: TargetDef = {
+    ...b,
+    command: (port, dir, extra) => {
+      const c = b.command(port, dir, extra);
+      return { ...c, env: { ...c.env, MLFLOW_TRACKING_URI: reg.uri, MLFLOW_WEBHOOK_SECRET: SWAP_SECRET, DATA_DIR: join(dir, 'swap-data'), SPOOL_DIR: join(dir, 'swap-spool'), MODEL_CACHE_DIR: join(dir, 'swap-models') } };
+    },
+  };
+  try {
+    const c = await startChild(t, tmp);
+    try {
+      const feed = new Feed(traffic, `sw${Date.now().toString(36)}`);
+      await cannon(c, t, feed, 8, WARMUP_S);
+      log(`(s) hot swap: ${SWAP_RATE} req/s for ${SWAP_SECONDS} s; promotion to version 2 at 1/3, back to 1 at 2/3`);
+      const out = await swapRun(c.port, SWAP_RATE, SWAP_SECONDS, () => feed.next());
+      log(`(s) hot swap: worst swap second p99 ${ms(out.worstSwapSecond?.p99Ms)} ms vs steady p99 ${ms(out.steadyP99Ms)} ms (${out.ratio.toFixed(2)}×), ${out.failed} failed, ${out.fallbacks} fallbacks`);
+      return out;
+    } finally {
+      await stopChild(c);
+    }
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    log(`(s) hot swap: FAILED: ${why}`);
+    return { error: why };
+  } finally {
+    await reg.stop();
+  }
+}
+
+function swapSection(swap: SwapOut | { skipped: string } | { error: string } | null): string[] {
+  if (swap === null) return [];
+  const head = `## Hot swap: scoregate at ${SWAP_RATE} req/s open-loop while its model is swapped`;
+  if ('skipped' in swap) return [head, '', `Skipped: ${swap.skipped}`, ''];
+  if ('error' in swap) return [head, '', `FAILED: ${swap.error.replace(/\n/g, ' ')}`, ''];
+  const other = Object.entries(swap.statusCodes).filter(([k]) => !k.startsWith('2')).map(([k, v]) => `${k}: ${v}`).join(', ');
+  return [
+    head,
+    '',
+    `A throwaway MLflow server (scripts/services/mlflow-start.sh) holds the shipped model as versions 1 and 2; scoregate serves the champion alias (version 1). ` +
+      `Under ${SWAP_RATE} req/s for ${swap.seconds} s (loadtest/paced.ts, 64 connections), at a third of the run a signed MLflow webhook (POST /hooks/mlflow, champion alias created on version 2) promotes version 2 ` +
+      '(download through the artifact proxy, validation, a new worker pool warmed, the switch, the old pool drained); at two thirds a second hook promotes version 1 again. ' +
+      "A swap's window runs from the call until GET /v1/models names the new version, plus 1 s; a second is a swap second when a request issued in it fell in a window.",
+    '',
+    '| swap | call answered | serving after |',
+    '|---|---:|---:|',
+    ...swap.swaps.map((w) => `| ${w.what} | ${w.status} | ${int(w.servingMs - w.startMs)} ms |`),
+    '',
+    `Sent ${int(swap.sent)}, answered ${int(swap.completed)}${other !== '' ? ` (non-2xx: ${other}; the 400s are the traffic's designed bad requests)` : ''}; **failed ${swap.failed}** (5xx, connection errors, unanswered, never sent); fallback answers ${swap.fallbacks}${swap.generatorLimited ? '; **generator-limited**: less than 95% of the rate was sent' : ''}.`,
+    '',
+    `Steady p99 (requests outside the swap windows) ${ms(swap.steadyP99Ms)} ms; worst swap second ${swap.worstSwapSecond === null ? '–' : `(second ${swap.worstSwapSecond.second}, ${swap.worstSwapSecond.n} requests) p99 ${ms(swap.worstSwapSecond.p99Ms)} ms`}: **${swap.ratio.toFixed(2)}×** the steady p99 (goal ≤ 1.5×).`,
+    '',
+    `Second by second (p99 ms, * = swap second): ${swap.timeline.map((x) => `${ms(x.p99)}${x.swap ? '*' : ''}`).join(' · ')}`,
+    '',
+  ];
+}
+
+function wrkTable(results: TargetOut[]): string {
+  const echo = results.find((r) => r.key === 'a')?.wrk?.servedRps;
+  const lines = [
+    `wrk ${WRK ?? '(not installed)'}, ${WRK_THREADS} thread(s), ${SAT_CONNECTIONS} connections, ${WRK_SECONDS} s, Lua scripts in loadtest/wrk/ (score.lua: unique transactionIds, the synthetic traffic pre-generated; rows.lua: pre-rendered feature rows). ` +
+      'Served req/s counts answers that are not 503. CPU: 100% = one core; the generator is **bound** when wrk used ≥ 90% of its threads\' cores (the target was then offered less than it could take). One connection: wrk -c1, p50 / p99.',
+    '',
+    '| target | route | served req/s | 2xx/s | 503/s | non-2xx | errors | vs (a) echo | client p50 / p99 ms | wrk CPU % | target CPU % | other % | generator | one connection p50 / p99 ms |',
+    '|---|---|---:|---:|---:|---|---:|---:|---|---:|---:|---:|---|---|',
+  ];
+  for (const r of results) {
+    const label = `(${r.key}) ${r.short}`;
+    if (r.wrk === undefined) {
+      if (r.skipped !== undefined || r.error !== undefined || r.wrkSkipped !== undefined) lines.push(`| ${label} | ${(r.skipped ?? r.error ?? r.wrkSkipped ?? '').split('\n')[0]!.replace(/\|/g, '\\|').slice(0, 200)} |  |  |  |  |  |  |  |  |  |  |  |  |`);
+      continue;
+    }
+    const rows: [WrkOut, WrkOut | undefined][] = [[r.wrk, r.oneConn]];
+    if (r.wrkOip !== undefined) rows.push([r.wrkOip, r.oneConnOip]);
+    for (const [w, one] of rows) {
+      const non2xx = Object.entries(w.statusCodes).filter(([k]) => !k.startsWith('2')).map(([k, v]) => `${k}: ${v}`).join(', ');
+      lines.push(
+        `| ${label} | ${w.route} | ${int(w.servedRps)} | ${int(w.okRps)} | ${int(w.shedRps)} | ${non2xx} | ${w.errors} | ${ratio(w.servedRps, echo)} | ${ms(w.latencyMs.p50)} / ${ms(w.latencyMs.p99)} | ${w.generatorPct.toFixed(0)} | ${w.cpu.serverPct.toFixed(0)} | ${(w.cpu.otherPct + w.cpu.stealPct).toFixed(0)} | ${w.generatorBound ? '**bound**' : 'ok'} | ${one === undefined ? '–' : `${ms(one.latencyMs.p50)} / ${ms(one.latencyMs.p99)}`} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+function peerTable(results: TargetOut[]): string {
+  const lines = ['| target | configuration for 2 cores | does less work than scoregate |', '|---|---|---|'];
+  for (const r of results) lines.push(`| (${r.key}) ${r.short}${r.skipped !== undefined ? ' (skipped)' : ''} | ${r.config ?? ''} | ${r.lessWork ?? 'no: the whole path (checks, windows, idempotency, inference, durable sink)'} |`);
+  return lines.join('\n');
+}
+
+function median(v: number[]): number {
+  const a = v.filter(Number.isFinite).sort((x, y) => x - y);
+  if (a.length === 0) return Number.NaN;
+  const m = a.length >> 1;
+  return a.length % 2 === 1 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
+}
+
+function fixedRepeatLines(results: TargetOut[]): string[] {
+  const b = results.find((r) => r.key === 'b')?.fixedRepeats;
+  if (b === undefined || b.length < 2) return [];
+  return [
+    `scoregate's fixed-rate run, ${b.length} times (the table shows the last): client p50 / p99 / p99.9 ms, server p99 ms, achieved req/s`,
+    '',
+    ...b.map((x, i) => `- run ${i + 1}: ${ms(x.p50)} / ${ms(x.p99)} / ${ms(x.p99_9)}, server ${ms(x.serverP99)}, ${int(x.achievedRps)}`),
+    `- median: ${ms(median(b.map((x) => x.p50)))} / ${ms(median(b.map((x) => x.p99)))} / ${ms(median(b.map((x) => x.p99_9)))}, server ${ms(median(b.map((x) => x.serverP99)))}`,
+    '',
+  ];
+}
+
+interface GoalRow {
+  goal: string;
+  measured: string;
+  met: boolean | null;
+}
+
+function goalRows(results: TargetOut[], swap: SwapOut | { skipped: string } | { error: string } | null): GoalRow[] {
+  const a = results.find((r) => r.key === 'a');
+  const b = results.find((r) => r.key === 'b');
+  const rows: GoalRow[] = [];
+  const bound = (w: WrkOut | undefined): string => (w?.generatorBound === true ? ' (generator-bound)' : '');
+  if (a?.wrk !== undefined && b?.wrk !== undefined) {
+    const q = b.wrk.servedRps / a.wrk.servedRps;
+    rows.push({ goal: 'saturation ≥ 0.6× the bare uWS echo, same generator (wrk)', measured: `${int(b.wrk.servedRps)}${bound(b.wrk)} / ${int(a.wrk.servedRps)}${bound(a.wrk)} req/s = ${q.toFixed(2)}× (wrk CPU ${b.wrk.generatorPct.toFixed(0)}% / ${a.wrk.generatorPct.toFixed(0)}%, target CPU ${b.wrk.cpu.serverPct.toFixed(0)}% / ${a.wrk.cpu.serverPct.toFixed(0)}%)`, met: q >= 0.6 });
+  }
+  if (a?.saturation !== undefined && b?.saturation !== undefined) {
+    const q = b.saturation.servedRps / a.saturation.servedRps;
+    rows.push({ goal: '(same, autocannon: the Node generator)', measured: `${int(b.saturation.servedRps)} / ${int(a.saturation.servedRps)} req/s = ${q.toFixed(2)}× (autocannon CPU ${b.saturation.cpu.clientPct.toFixed(0)}% / ${a.saturation.cpu.clientPct.toFixed(0)}%${a.saturation.cpu.clientPct >= 90 ? ': generator-bound on the echo' : ''})`, met: null });
+  }
+  const f = b?.fixedRepeats;
+  if (f !== undefined && f.length > 0) {
+    const sp = median(f.map((x) => x.serverP99));
+    const cp = median(f.map((x) => x.p99_9));
+    rows.push({ goal: `server p99 ≤ 2 ms at ${RATE} req/s (median of ${f.length})`, measured: `${ms(sp)} ms (runs: ${f.map((x) => ms(x.serverP99)).join(', ')})`, met: sp <= 2 });
+    rows.push({ goal: `client p99.9 ≤ 10 ms at ${RATE} req/s (median of ${f.length})`, measured: `${ms(cp)} ms (runs: ${f.map((x) => ms(x.p99_9)).join(', ')})`, met: cp <= 10 });
+  }
+  if (b?.ws !== undefined) {
+    const e = a?.ws?.resultsPerS;
+    rows.push({ goal: 'WebSocket ≥ 30k scored msg/s on one connection', measured: `${int(b.ws.resultsPerS)} results/s, window ${WS_WINDOW}${e !== undefined ? `; echo ${int(e)} msg/s: ${ratio(b.ws.resultsPerS, e)}` : ''}${b.ws.errorCodes['OVERLOADED'] !== undefined ? `; ${b.ws.errorCodes['OVERLOADED']} OVERLOADED` : ''}`, met: b.ws.resultsPerS >= 30_000 });
+  }
+  if (swap !== null) {
+    if ('skipped' in swap || 'error' in swap) rows.push({ goal: 'hot swap: worst second p99 ≤ 1.5× steady, 0 failed', measured: 'skipped' in swap ? `skipped: ${swap.skipped}` : `failed: ${swap.error.split('\n')[0]}`, met: null });
+    else rows.push({ goal: 'hot swap: worst second p99 ≤ 1.5× steady, 0 failed', measured: `${ms(swap.worstSwapSecond?.p99Ms)} / ${ms(swap.steadyP99Ms)} ms = ${swap.ratio.toFixed(2)}×, ${swap.failed} failed of ${int(swap.sent)}`, met: swap.ratio <= 1.5 && swap.failed === 0 });
+  }
+  const o = b?.overload?.goal;
+  if (o !== undefined) rows.push({ goal: 'overload (3×S, 10×S): admitted p99 ≤ 5× unloaded, shed as fast, RSS ≤ 2×, no crash', measured: o === null ? 'no baseline' : `see the overload section (S = ${int(b?.overload?.saturationRps)} req/s)`, met: o === null ? null : o.met });
+  const peers = results.filter((r) => TARGETS[r.key as Exclude<Key, 's'>]?.peer === true && r.wrk !== undefined);
+  if (b?.wrk !== undefined && peers.length > 0) {
+    const best = peers.reduce((x, y) => (y.wrk!.servedRps > x.wrk!.servedRps ? y : x));
+    const q = b.wrk.servedRps / best.wrk!.servedRps;
+    rows.push({ goal: '≥ 15× the best serving peer\'s saturation (wrk, 50 connections)', measured: `${int(b.wrk.servedRps)} vs (${best.key}) ${best.short} ${int(best.wrk!.servedRps)} req/s = ${q.toFixed(1)}× (the peers do less work)`, met: q >= 15 });
+    const fast = peers.filter((r) => r.oneConn !== undefined).reduce<TargetOut | null>((x, y) => (x === null || y.oneConn!.latencyMs.p50 < x.oneConn!.latencyMs.p50 ? y : x), null);
+    if (fast !== null && b.oneConn !== undefined) {
+      const q1 = b.oneConn.latencyMs.p50 / fast.oneConn!.latencyMs.p50;
+      rows.push({ goal: 'one-connection p50 ≤ 0.1× the best peer\'s', measured: `${ms(b.oneConn.latencyMs.p50)} ms vs (${fast.key}) ${fast.short} ${ms(fast.oneConn!.latencyMs.p50)} ms = ${q1.toFixed(2)}×`, met: q1 <= 0.1 });
+    }
+  }
+  return rows;
+}
+
+function goalTableMd(rows: GoalRow[]): string {
+  return ['| goal | measured | |', '|---|---|---|', ...rows.map((r) => `| ${r.goal} | ${r.measured.replace(/\|/g, '\\|')} | ${r.met === null ? '–' : r.met ? 'met' : '**missed**'} |`)].join('\n');
+}
+
 function details(results: TargetOut[]): string {
-  const lines: string[] = ['| target | run | server CPU % | harness CPU % | softirq % | other processes % | stolen by host % | notes |', '|---|---|---:|---:|---:|---:|---:|---|'];
+  const lines: string[] = ['| target | run | server CPU % | generator CPU % | softirq % | other processes % | stolen by host % | notes |', '|---|---|---:|---:|---:|---:|---:|---|'];
   for (const r of results) {
     const runs: [string, { cpu: Cpu; server: ServerSide | null } | undefined][] = [
       ['fixed', r.fixed],
       ['saturation', r.saturation],
       ['websocket', r.ws],
+      ['wrk saturation', r.wrk],
+      ['wrk saturation, OIP route', r.wrkOip],
     ];
     for (const [name, x] of runs) {
       if (x === undefined) continue;
       const sv = x.server;
       const parts: string[] = [];
+      // The Node generator is one thread: at 90% of a core it, not the target, set the pace.
+      if (name !== 'fixed' && x.cpu.clientPct >= 90 * (name.startsWith('wrk') ? WRK_THREADS : 1)) parts.push('**generator-bound**');
       if (name === 'saturation' && r.saturation !== undefined) parts.push(`client p50 ${ms(r.saturation.latencyMs.p50)} / p99 ${ms(r.saturation.latencyMs.p99)} ms at ${SAT_CONNECTIONS} connections`);
       if (sv !== null && name !== 'websocket') parts.push(`server histogram p50 ${ms(sv.p50Ms)} / p99 ${ms(sv.p99Ms)} / mean ${ms(sv.meanMs)} ms`);
       const took = name === 'fixed' ? r.fixed?.tookMs : name === 'websocket' ? r.ws?.tookMs : null;
@@ -850,8 +1347,16 @@ async function main(): Promise<number> {
   const traffic = new Traffic({ users: USERS, seed: SEED, badShare: BAD_SHARE });
   log(`traffic: ${traffic.size} transactions (${traffic.badCount} bad), ${traffic.rowCount} precomputed feature rows for MLflow`);
 
+  if (WRK !== null) writeWrkData(traffic, tmp);
+  else log('wrk not installed: the wrk runs are skipped (apt-get install wrk)');
+
   const results: TargetOut[] = [];
+  let swap: SwapOut | { skipped: string } | { error: string } | null = null;
   for (const key of TARGET_KEYS as Key[]) {
+    if (key === 's') {
+      swap = await swapPhase(traffic, tmp);
+      continue;
+    }
     const t = TARGETS[key];
     try {
       results.push(await runTarget(t, traffic, tmp));
@@ -873,15 +1378,20 @@ async function main(): Promise<number> {
     saturationConnections: SAT_CONNECTIONS,
     pipelining: 1,
     wsWindow: WS_WINDOW,
+    fixedRepeats: FIXED_REPEATS,
+    wrk: { threads: WRK_THREADS, seconds: WRK_SECONDS, connections: SAT_CONNECTIONS, oneConnectionSeconds: ONE_CONN_SECONDS, templates: WRK_TEMPLATES, rows: WRK_ROWS, binary: WRK },
+    swap: { rate: SWAP_RATE, seconds: SWAP_SECONDS },
+    peers: { mlserverWorkers: MLSERVER_WORKERS, pytritonInstances: PYTRITON_INSTANCES },
     overload: { multiples: OVERLOAD_MULTIPLES, unloadedRate: UNLOADED_RATE, seconds: OVERLOAD_SECONDS, connections: OVERLOAD_CONNECTIONS, settleMs: SETTLE_MS, p99Factor: P99_FACTOR, rssFactor: RSS_FACTOR },
     traffic: { users: USERS, days: 2, seed: SEED, transactions: traffic.size, bad: traffic.badCount, badShare: BAD_SHARE, mlflowRows: traffic.rowCount },
   };
   const maxOther = Math.max(
     0,
-    ...results.flatMap((r) => [r.fixed, r.saturation, r.ws, ...(r.overload?.runs ?? [])].map((x) => (x === undefined ? 0 : x.cpu.otherPct + x.cpu.stealPct))),
+    ...results.flatMap((r) => [r.fixed, r.saturation, r.ws, r.wrk, r.wrkOip, ...(r.overload?.runs ?? [])].map((x) => (x === undefined ? 0 : x.cpu.otherPct + x.cpu.stealPct))),
   );
   const loadavgEnd = loadavg();
-  const json = { date, command, git: git(), machine: m, loadavg: { start: loadavgStart, end: loadavgEnd }, backgroundCpuPct: backgroundPct, maxOtherCpuPct: maxOther, settings, targets: results, wallSeconds: (Date.now() - started) / 1000 };
+  const goals = goalRows(results, swap);
+  const json = { date, command, git: git(), machine: m, loadavg: { start: loadavgStart, end: loadavgEnd }, backgroundCpuPct: backgroundPct, maxOtherCpuPct: maxOther, settings, targets: results, swap, goals, wallSeconds: (Date.now() - started) / 1000 };
   const table = tables(results);
   const md = [
     '# scoregate load test',
@@ -899,8 +1409,24 @@ async function main(): Promise<number> {
     `- saturation: autocannon, ${SAT_CONNECTIONS} connections, pipelining 1, ${SECONDS} s, after a ${WARMUP_S} s warm-up at 8 connections; "saturation req/s" counts the answers that are not 503 (2xx, and the 400s of the bad requests): a 503 (scoregate's OVERLOADED, shed before the body is read) is counted apart, not as throughput; the ratios use the same count`,
     `- server p99: scoregate's own \`scoregate_request_duration_seconds\` (route score) histogram delta over the run, interpolated within its buckets (1, 1.5, 2, 3, 5, 7.5 ms …); values marked * are percentiles of the \`tookMs\` each answer carries (scoregate: request received → answer written; the Fastify rival: onRequest hook → handler returns, i.e. without writing the answer)`,
     '',
+    '## Goals (issue 11)',
+    '',
+    goalTableMd(goals),
+    '',
+    '## Saturation with wrk (one generator for every target)',
+    '',
+    wrkTable(results),
+    '',
+    '## Peers: what each target was given and how it was configured',
+    '',
+    peerTable(results),
+    '',
+    ...swapSection(swap),
+    '## Node generator runs (paced fixed rate, autocannon saturation, WebSocket)',
+    '',
     table,
     '',
+    ...fixedRepeatLines(results),
     'CPU (of 100% per core; the load generator runs beside the target on the same cores) and scoregate internals:',
     '',
     details(results),
@@ -930,7 +1456,7 @@ async function main(): Promise<number> {
   console.log(`\n${table}\n`);
   log(`wrote ${relative(ROOT, join(OUT, 'latest.md'))}, ${relative(ROOT, jsonPath)}${existsSync(png) ? `, ${relative(ROOT, png)}` : ''} in ${json.wallSeconds.toFixed(0)} s`);
   rmSync(tmp, { recursive: true, force: true });
-  return results.some((r) => r.error !== undefined) ? 1 : 0;
+  return results.some((r) => r.error !== undefined) || (swap !== null && 'error' in swap) ? 1 : 0;
 }
 
 main().then(

@@ -1,8 +1,10 @@
 /**
- * CI smoke of the load test: the whole harness (all four targets, HTTP fixed-rate and
- * saturation runs, the WebSocket run, scoregate's overload runs at 3× and 10× its saturation)
- * starts, runs briefly, prints its tables and stops its children. Only that is checked —
- * timings never decide a test, nor does the overload goal (met or missed is a measurement).
+ * CI smoke of the load test: the whole harness (targets a–d, HTTP fixed-rate and saturation
+ * runs with autocannon and with wrk, the WebSocket run, scoregate's overload runs at 3× and 10×
+ * its saturation) starts, runs briefly, prints its tables and stops its children. Only that is
+ * checked — timings never decide a test, nor does a goal (met or missed is a measurement). The
+ * serving peers (10–15 s each to start) and the hot-swap run (an MLflow server, a minute) are
+ * left out of --quick; a second, short run of the peers alone checks they run or say why not.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -28,6 +30,10 @@ describe('loadtest smoke', () => {
     const md = readFileSync(join(out, 'latest.md'), 'utf8');
     for (const t of ['(a) uWS echo', '(b) scoregate', '(c) Fastify+ORT', '(d) MLflow serve']) expect(md).toMatch(new RegExp(`\\| ${t.replace(/[()+]/g, '\\$&')} \\| [\\d,]+ \\|`));
     expect(md).toContain('WebSocket /v1/stream');
+    // wrk ran on the echo and scoregate (scripts/ci/debian-deps.sh installs it), with the CPU of both sides.
+    expect(md).toContain('## Saturation with wrk');
+    for (const t of ['(a) uWS echo', '(b) scoregate']) expect(md).toMatch(new RegExp(`\\| ${t.replace(/[()]/g, '\\$&')} \\| /v1/score \\| [\\d,]+ \\|`));
+    expect(md).toContain('## Goals (issue 11)');
     // The overload runs happened: a baseline and both multiples, each with its row, and the goal stated.
     expect(md).toContain('## Overload: (b) scoregate');
     for (const run of ['unloaded 500 req/s', '3×S', '10×S']) expect(md).toMatch(new RegExp(`\\| ${run.replace(/[()]/g, '\\$&')} \\| [\\d,]+ \\| [\\d,]+`));
@@ -36,5 +42,15 @@ describe('loadtest smoke', () => {
     const runs = json.targets.find((t) => t.key === 'b')?.overload?.runs ?? [];
     expect(runs).toHaveLength(3);
     for (const r of runs) expect(r.sent).toBeGreaterThan(0);
+  }, 900_000);
+
+  it('runs the serving peers that are installed and skips the others with the reason, exit code 0', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'loadtest-peers-'));
+    // Exit code 0 even when a peer is missing or does not start: a rejected promise fails the test.
+    await run(process.execPath, [join(REPO_ROOT, 'dist/loadtest/run.js'), '--quick', '--targets', 'e,f,g', '--out', out], { timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
+    const md = readFileSync(join(out, 'latest.md'), 'utf8');
+    for (const t of ['(e) MLServer+mlflow', '(f) MLServer+ONNX', '(g) PyTriton']) {
+      expect(md).toMatch(new RegExp(`\\| ${t.replace(/[()+]/g, '\\$&')} \\| (/v2/models/fraud-detector/infer \\| [\\d,]+|not installed|install failed|did not start|wrk not installed)`));
+    }
   }, 900_000);
 });

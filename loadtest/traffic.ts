@@ -123,6 +123,28 @@ export class Traffic {
     for (let k = 0; k < FEATURE_COUNT; k++) s += (k === 0 ? '' : ',') + String(Number(row[k]!.toPrecision(8)));
     return `{"dataframe_split":{"columns":${COLUMNS},"data":[[${s}]]}}`;
   }
+
+  private rowValues(r: number): string[] {
+    const row = this.rows.subarray(r * FEATURE_COUNT, (r + 1) * FEATURE_COUNT);
+    const out: string[] = [];
+    for (let k = 0; k < FEATURE_COUNT; k++) out.push(String(Number(row[k]!.toPrecision(8))));
+    return out;
+  }
+
+  /** Open Inference Protocol infer body for valid row r: one `features` input, FP32 [1, 26]. */
+  oipBody(r: number): string {
+    return `{"inputs":[{"name":"features","datatype":"FP32","shape":[1,${FEATURE_COUNT}],"data":[${this.rowValues(r).join(',')}]}]}`;
+  }
+
+  /**
+   * Open Inference Protocol body for MLServer's MLflow runtime: the row as one input per
+   * column (the model's signature names them), decoded into a pandas frame (`content_type: pd`).
+   */
+  oipColumnsBody(r: number): string {
+    const v = this.rowValues(r);
+    const inputs = FEATURE_NAMES.map((name, k) => `{"name":"${name}","datatype":"FP32","shape":[1],"data":[${v[k]}]}`);
+    return `{"parameters":{"content_type":"pd"},"inputs":[${inputs.join(',')}]}`;
+  }
 }
 
 const COLUMNS = JSON.stringify(FEATURE_NAMES);

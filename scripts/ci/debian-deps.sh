@@ -5,6 +5,7 @@
 #   docker.io, debootstrap             test/docker/image.test.ts: builds the base and the image
 #                                      (its recommends are not needed here: no AppArmor in the
 #                                      kernel, cgroups mounted; .ci/run starts dockerd)
+#   wrk                                loadtest/smoke.test.ts: the wrk saturation runs
 # Services in them are never started: policy-rc.d refuses them while apt runs.
 set -euo pipefail
 want=()
@@ -12,6 +13,7 @@ want=()
 [ -x /usr/bin/chromium ] || want+=(chromium)
 command -v dockerd >/dev/null 2>&1 || want+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || want+=(debootstrap)
+command -v wrk >/dev/null 2>&1 || want+=(wrk)
 [ "${#want[@]}" -eq 0 ] && exit 0
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
