@@ -3,7 +3,7 @@
  * asked (HTTP ?explain=true or Explain: true, batch, WebSocket "explain": true), not otherwise;
  * what it carries is the model's own TreeSHAP for the transaction's features (its margin is
  * the score's log-odds); the scored event carries it when asked, and for MEDIUM and HIGH scores
- * (EXPLAIN_EVENTS=risky, the default) even when not; a replay gives the first answer back.
+ * (with EXPLAIN_EVENTS=risky; the default is asked) even when not; a replay gives the first answer back.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ interface Explained {
 
 let gw: RunningGateway;
 beforeAll(async () => {
-  gw = await startGateway({ INFERENCE_WORKERS: '0' });
+  gw = await startGateway({ INFERENCE_WORKERS: '0', EXPLAIN_EVENTS: 'risky' });
 }, 60_000);
 afterAll(async () => {
   await gw?.stop();

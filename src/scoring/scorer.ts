@@ -281,7 +281,7 @@ export class Scorer {
         quality,
       },
     };
-    if (kept !== null) explainInto(ev, pool, kept, ctx.explain === true, this.opts.explainEvents ?? 'risky');
+    if (kept !== null) explainInto(ev, pool, kept, ctx.explain === true, this.opts.explainEvents ?? 'asked');
     else if (ctx.explain === true) ev.explanationInAnswer = true; // asked, none to give: "explanation": null
     if (chScore !== null && ch !== null) await this.addChallenger(ev, ch, chScore);
     const body = resultJson(ev);
