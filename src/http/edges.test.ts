@@ -88,6 +88,19 @@ describe('protocol edges', () => {
     c.ws.close();
   });
 
+  it('a plain GET of the WebSocket route is 426 UPGRADE_REQUIRED naming the upgrade', async () => {
+    const r = await fetch(`${gw.url}/v1/stream`);
+    expect(r.status).toBe(426);
+    expect(r.headers.get('upgrade')).toBe('websocket');
+    expect(((await r.json()) as ErrorAnswer).error.code).toBe('UPGRADE_REQUIRED');
+  });
+
+  it('an operator call with a bearer that is not ADMIN_TOKEN (no keys configured) is 401 UNAUTHORIZED', async () => {
+    const r = await fetch(`${gw.url}/v1/users/anyone/window`, { headers: { authorization: 'Bearer not-the-token' } });
+    expect(r.status).toBe(401);
+    expect(((await r.json()) as ErrorAnswer).error.code).toBe('UNAUTHORIZED');
+  });
+
   it('a reload while MLflow cannot be reached is 502 REGISTRY_UNAVAILABLE, and MODEL_DIR keeps serving', async () => {
     const r = await fetch(`${gw.url}/v1/models/reload`, { method: 'POST', headers: { authorization: 'Bearer edges-token' } });
     expect(r.status).toBe(502);
