@@ -4,21 +4,8 @@
 # no cluster is needed. Prints the path of the `kubernetes-validate` command on stdout.
 # Env: PYTHON  interpreter for a new venv (default python3)
 set -euo pipefail
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 VERSION="1.37.0"
-VENV="${SCOREGATE_CACHE:-$HOME/.cache/scoregate}/kubernetes-validate-$VERSION"
-mkdir -p "$(dirname "$VENV")"
-
-current() { [[ -x "$VENV/bin/kubernetes-validate" && -f "$VENV/.installed" ]]; }
-
-if ! current; then
-  exec 8>"$VENV.lock"
-  flock 8
-  if ! current; then
-    rm -rf "$VENV"
-    "${PYTHON:-python3}" -m venv "$VENV"
-    echo "kubernetes-validate-venv: installing kubernetes-validate==$VERSION into $VENV" >&2
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "kubernetes-validate==$VERSION" >&2
-    touch "$VENV/.installed"
-  fi
-fi
+VENV="$SCOREGATE_CACHE/kubernetes-validate-$VERSION"
+pip_venv "$VENV" "kubernetes-validate==$VERSION" "kubernetes-validate==$VERSION"
 echo "$VENV/bin/kubernetes-validate"

@@ -209,3 +209,25 @@ ensure_venv_link() {
     ln -s "$VENV_REAL" "$REPO_ROOT/.cache/venv"
   fi
 }
+
+# pip_venv VENV MARKER PIP_ARGS... : create or reuse the Python venv VENV, installed with
+# `pip install PIP_ARGS`. It is current when VENV/.installed holds MARKER (written only after pip
+# succeeded, so a new pin or an interrupted install gives a fresh venv). Concurrent set-ups
+# (parallel test runs) serialise on VENV.lock. Interpreter for a new venv: $PYTHON, else python3.
+# Progress goes to stderr: callers print the path they need on stdout.
+pip_venv() {
+  local venv="$1" marker="$2"
+  shift 2
+  [[ -x "$venv/bin/python" && "$(cat "$venv/.installed" 2>/dev/null || true)" == "$marker" ]] && return 0
+  mkdir -p "$(dirname "$venv")"
+  (
+    exec 8>"$venv.lock"
+    flock 8
+    [[ -x "$venv/bin/python" && "$(cat "$venv/.installed" 2>/dev/null || true)" == "$marker" ]] && exit 0
+    rm -rf "$venv" # a half-made venv from an interrupted run is not trusted
+    "${PYTHON:-python3}" -m venv "$venv"
+    log "installing $* into $venv (the first run takes a minute or a few)"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" >&2
+    printf '%s\n' "$marker" >"$venv/.installed"
+  )
+}

@@ -21,20 +21,5 @@ case "$peer" in
   *) die "usage: peer-venv.sh mlserver|pytriton" ;;
 esac
 VENV="$SCOREGATE_CACHE/venv-$peer-$VERSION"
-marker="${want[*]}"
-
-current() { [[ -x "$VENV/bin/python" && "$(cat "$VENV/.installed" 2>/dev/null || true)" == "$marker" ]]; }
-
-if ! current; then
-  mkdir -p "$SCOREGATE_CACHE"
-  exec 8>"$VENV.lock"
-  flock 8
-  if ! current; then
-    rm -rf "$VENV" # a half-made venv from an interrupted run is not trusted
-    "${PYTHON:-python3}" -m venv "$VENV"
-    log "installing ${want[*]} into $VENV (first run takes a few minutes)"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${want[@]}"
-    echo "$marker" >"$VENV/.installed"
-  fi
-fi
+pip_venv "$VENV" "${want[*]}" "${want[@]}"
 echo "$VENV/bin/python"

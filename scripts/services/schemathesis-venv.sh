@@ -4,23 +4,8 @@
 # Prints the path of the `st` command on stdout; progress goes to stderr.
 # Env: PYTHON  interpreter for a new venv (default python3; schemathesis needs >= 3.9)
 set -euo pipefail
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 VERSION="4.32.*"
-KEY="${VERSION//\*/x}"
-VENV="${SCOREGATE_CACHE:-$HOME/.cache/scoregate}/schemathesis-$KEY"
-mkdir -p "$(dirname "$VENV")"
-
-current() { [[ -x "$VENV/bin/st" && -f "$VENV/.installed" ]]; }
-
-if ! current; then
-  # Serialise concurrent set-ups (parallel test runs).
-  exec 8>"$VENV.lock"
-  flock 8
-  if ! current; then
-    rm -rf "$VENV"
-    "${PYTHON:-python3}" -m venv "$VENV"
-    echo "schemathesis-venv: installing schemathesis==$VERSION into $VENV" >&2
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$VERSION" >&2
-    touch "$VENV/.installed"
-  fi
-fi
+VENV="$SCOREGATE_CACHE/schemathesis-${VERSION//\*/x}"
+pip_venv "$VENV" "schemathesis==$VERSION" "schemathesis==$VERSION"
 echo "$VENV/bin/st"
