@@ -231,3 +231,24 @@ pip_venv() {
     printf '%s\n' "$marker" >"$venv/.installed"
   )
 }
+
+# mlflow_layout : MLflow's state layout for mlflow-start.sh and mlflow-stop.sh, and
+# mlflow_is_ours. MLFLOW_DIR defaults to $SERVICES_DIR/mlflow when the caller set SERVICES_DIR
+# (EXPLICIT_SERVICES_DIR, captured before this file is sourced), else .cache/services/mlflow.
+mlflow_layout() {
+  if [[ -n "${EXPLICIT_SERVICES_DIR:-}" ]]; then MLFLOW_DIR="${MLFLOW_DIR:-$SERVICES_DIR/mlflow}"; fi
+  MLFLOW_DIR="${MLFLOW_DIR:-.cache/services/mlflow}"
+  case "$MLFLOW_DIR" in /*) ;; *) MLFLOW_DIR="$REPO_ROOT/$MLFLOW_DIR" ;; esac
+  MLFLOW_PIDFILE="$MLFLOW_DIR/mlflow.pid"
+  MLFLOW_LOG="$MLFLOW_DIR/mlflow.log"
+  MLFLOW_PORTFILE="$MLFLOW_DIR/mlflow.port"
+  MLFLOW_ENV="$MLFLOW_DIR/env"
+  MLFLOW_BACKEND_URI="sqlite:///$MLFLOW_DIR/mlflow.db"
+}
+
+# mlflow_is_ours : alive and serving this state dir's database (a recycled pid never matches).
+mlflow_is_ours() {
+  local pid
+  [[ -f "$MLFLOW_PIDFILE" ]] && pid="$(cat "$MLFLOW_PIDFILE")" && [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
+  pid_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "--backend-store-uri $MLFLOW_BACKEND_URI "
+}

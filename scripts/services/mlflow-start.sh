@@ -19,21 +19,7 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 EXPLICIT_SERVICES_DIR="${SERVICES_DIR:-}"
 . "$SCRIPT_DIR/lib.sh"
 
-# ---- state layout (same block in mlflow-stop.sh) ----------------------------
-if [[ -n "$EXPLICIT_SERVICES_DIR" ]]; then MLFLOW_DIR="${MLFLOW_DIR:-$SERVICES_DIR/mlflow}"; fi
-MLFLOW_DIR="${MLFLOW_DIR:-.cache/services/mlflow}"
-case "$MLFLOW_DIR" in /*) ;; *) MLFLOW_DIR="$REPO_ROOT/$MLFLOW_DIR" ;; esac
-MLFLOW_PIDFILE="$MLFLOW_DIR/mlflow.pid"
-MLFLOW_LOG="$MLFLOW_DIR/mlflow.log"
-MLFLOW_PORTFILE="$MLFLOW_DIR/mlflow.port"
-MLFLOW_ENV="$MLFLOW_DIR/env"
-MLFLOW_BACKEND_URI="sqlite:///$MLFLOW_DIR/mlflow.db"
-# Ours = alive and serving this state dir's database (a recycled pid never matches).
-mlflow_is_ours() {
-  local pid
-  [[ -f "$MLFLOW_PIDFILE" ]] && pid="$(cat "$MLFLOW_PIDFILE")" && [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
-  pid_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "--backend-store-uri $MLFLOW_BACKEND_URI "
-}
+mlflow_layout
 
 WAIT=1
 LAUNCH=1
