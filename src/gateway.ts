@@ -37,7 +37,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { FeatureFeed } from './kafka/feed.js';
 import { prepareTopics } from './cluster/topics.js';
 import { Cluster } from './cluster/cluster.js';
-import { FORWARD_PATH } from './cluster/forward.js';
+import { FORWARD_PATH, peerAuthorizer } from './cluster/forward.js';
 import { Registry } from './kafka/registry.js';
 import { kafkaSecurity, registryCredentials } from './kafka/security.js';
 import { mlflowClientOptions } from './models/mlflow-credentials.js';
@@ -178,6 +178,10 @@ export class Gateway {
       admissionLimit: () => this.limiter.limit,
       rememberedAnswers: () => this.scorer.answers.size,
       ready: () => this.notReadyReason() === null,
+      clusterPartitions: () => {
+        const s = this.cluster?.shards;
+        return s == null ? undefined : { owned: s.owned.size, rebuilding: s.rebuilding.size };
+      },
     };
     const m = this.metrics;
     m.spoolMaxBytes.set(config.spoolMaxBytes);
@@ -213,8 +217,9 @@ export class Gateway {
     };
     app.post('/v1/score', scoreRoute(this.scorer, opts));
     app.post('/v1/score/batch', batchRoute(this.scorer, opts));
-    // Scale-out (CLUSTER_SHARDS, not yet tested with several instances): requests forwarded by other instances.
-    if (this.config.clusterShards) app.post(FORWARD_PATH, scoreRoute(this.scorer, { ...opts, forwarded: true }));
+    // Scale-out (CLUSTER_SHARDS): requests forwarded by other instances, authenticated as a hop
+    // (CLUSTER_SECRET) when credentials are configured; the caller was checked where it came in.
+    if (this.config.clusterShards) app.post(FORWARD_PATH, scoreRoute(this.scorer, { ...opts, authorize: peerAuthorizer(this.auth.enabled, this.config.clusterSecret), forwarded: true }));
     attachAdmin(app, m, {
       notReadyReason: () => this.notReadyReason(),
       models: () => this.models.status(),
@@ -351,7 +356,7 @@ export class Gateway {
     if (layout === null) return;
     // Scale-out (src/cluster/): with CLUSTER_SHARDS, join the shared group first: the feed keeps
     // only the users this instance owns.
-    const cluster = new Cluster(kafka, c, layout, this.engine, this.log, () => c.clusterAdvertisedUrl || `${schemeOf(c)}://${c.host}:${this.port}`);
+    const cluster = new Cluster(kafka, c, layout, this.engine, this.log, this.metrics, () => c.clusterAdvertisedUrl || `${schemeOf(c)}://${c.host}:${this.port}`);
     this.cluster = cluster;
     await cluster.join();
     // Kafka may still be electing leaders or be briefly away: keep trying, not ready meanwhile.

@@ -129,6 +129,8 @@ export interface Config {
   kafkaScoreInput: boolean;
   clusterShards: boolean;
   clusterAdvertisedUrl: string;
+  clusterSessionTimeoutMs: number;
+  clusterSecret: string;
 }
 
 type Kind = 'int' | 'number' | 'string' | 'path' | 'enum' | 'bool';
@@ -264,6 +266,8 @@ export const SETTINGS = [
   s({ env: 'TOPIC_AUDIT_PARTITIONS', key: 'topicAuditPartitions', kind: 'int', def: 12, min: 1, max: 10_000, doc: 'partitions of the audit topic when created (the seed\'s cluster default, 12)' }),
   s({ env: 'KAFKA_SCORE_INPUT', key: 'kafkaScoreInput', kind: 'bool', def: false, doc: 'score the transactions producers write to the transactions topic (at-least-once, deduped by transactionId; offsets committed after the scored event is acknowledged)' }),
   s({ env: 'CLUSTER_SHARDS', key: 'clusterShards', kind: 'bool', def: false, doc: 'EXPERIMENTAL, not yet tested with several instances: join the one consumer group KAFKA_GROUP_ID shared by every instance: the transactions partitions assigned are the users this instance owns; requests for other users go to their owner' }),
+  s({ env: 'CLUSTER_SESSION_TIMEOUT_MS', key: 'clusterSessionTimeoutMs', kind: 'int', def: 10_000, min: 6000, max: 300_000, doc: 'with CLUSTER_SHARDS: how long the group waits for a silent instance (crashed, partitioned) before its partitions move to the others; its users get 503 NOT_READY meanwhile' }),
+  s({ env: 'CLUSTER_SECRET', key: 'clusterSecret', kind: 'string', def: '', allowEmpty: true, doc: 'with CLUSTER_SHARDS and credentials configured (AUTH_*): the bearer token instances present to each other on the forward route (POST /v1/cluster/score), the same on every instance; required then' }),
   s({ env: 'CLUSTER_ADVERTISED_URL', key: 'clusterAdvertisedUrl', kind: 'string', def: '', allowEmpty: true, doc: 'this instance\'s HTTP address as other instances reach it (advertised through the consumer group); empty: http://HOST:PORT as listening' }),
 ] as const;
 
@@ -357,6 +361,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if ((config.kafkaScoreInput || config.clusterShards) && config.kafkaBrokers === '') {
     throw new ConfigError(config.kafkaScoreInput ? 'KAFKA_SCORE_INPUT' : 'CLUSTER_SHARDS', 'needs KAFKA_BROKERS');
+  }
+  // The forward route scores for any caller the first instance let in: with credentials on, it
+  // takes only the instances' shared secret (never an open door beside /v1/score).
+  const credentials = config.authKeysFile !== '' || config.authJwksUrl !== '' || config.authJwksFile !== '';
+  if (config.clusterShards && credentials && config.clusterSecret.length < 32) {
+    throw new ConfigError('CLUSTER_SECRET', 'with CLUSTER_SHARDS and credentials configured (AUTH_*), set a shared secret of at least 32 characters for the forward route between instances');
   }
   return config;
 }
