@@ -214,6 +214,7 @@ export class Gateway {
       authorize: (authorization: string) => this.access.check(authorization, 'scorer'),
       onShed: () => shed.inc(),
       observe,
+      ...(this.config.clusterShards ? { self: () => this.advertisedUrl() } : {}),
     };
     app.post('/v1/score', scoreRoute(this.scorer, opts));
     app.post('/v1/score/batch', batchRoute(this.scorer, opts));
@@ -259,6 +260,12 @@ export class Gateway {
       new Exchange(res).send(404, errorJson('NOT_FOUND', `no route ${req.getMethod().toUpperCase()} ${req.getUrl().slice(0, 200)}`), true);
     });
     return app;
+  }
+
+  /** This instance's HTTP address as other instances reach it (CLUSTER_ADVERTISED_URL, else as listening). */
+  private advertisedUrl(): string {
+    const c = this.config;
+    return c.clusterAdvertisedUrl || `${schemeOf(c)}://${c.host}:${this.port}`;
   }
 
   /** One audit record; an audit file that cannot be written is logged, never crashes the request. */
@@ -356,7 +363,7 @@ export class Gateway {
     if (layout === null) return;
     // Scale-out (src/cluster/): with CLUSTER_SHARDS, join the shared group first: the feed keeps
     // only the users this instance owns.
-    const cluster = new Cluster(kafka, c, layout, this.engine, this.log, this.metrics, () => c.clusterAdvertisedUrl || `${schemeOf(c)}://${c.host}:${this.port}`);
+    const cluster = new Cluster(kafka, c, layout, this.engine, this.log, this.metrics, () => this.advertisedUrl());
     this.cluster = cluster;
     await cluster.join();
     // Kafka may still be electing leaders or be briefly away: keep trying, not ready meanwhile.

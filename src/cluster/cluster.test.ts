@@ -11,7 +11,7 @@ import { startServices, type Services } from '../../scripts/services/services.js
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { readTopic } from '../../test/support/topic-reader.js';
 import { postJson, startGateway, validTx, type RunningGateway } from '../../test/support/gateway.js';
 import { partitionOf } from './partition.js';
 
@@ -149,19 +149,8 @@ describe('topics as the seed sets them', () => {
 });
 
 /** Every record of `topic` from the beginning, decoded, until `done` says so (or the timeout). */
-async function readAll(topic: string, done: (rows: Record<string, unknown>[]) => boolean, timeoutMs = 90_000): Promise<Record<string, unknown>[]> {
-  const registry = new SchemaRegistry({ host: svc.registryUrl });
-  const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  const rows: Record<string, unknown>[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void rows.push((await registry.decode(message.value!)) as Record<string, unknown>) });
-  const deadline = Date.now() + timeoutMs;
-  while (!done(rows) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-  await new Promise((r) => setTimeout(r, 1000)); // late duplicates show too
-  await consumer.disconnect();
-  return rows;
-}
+const readAll = (topic: string, done: (rows: Record<string, unknown>[]) => boolean, timeoutMs = 90_000): Promise<Record<string, unknown>[]> =>
+  readTopic(kafka, svc.registryUrl, topic, done, { timeoutMs });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

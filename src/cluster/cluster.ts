@@ -97,10 +97,14 @@ export class Cluster {
     // A group without committed offsets starts at the earliest record: nothing produced before
     // the first instance joined goes unscored (at-least-once from the first record on).
     await consumer.subscribe({ topics: [c.topicTransactions], fromBeginning: true });
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      // Ownership only: the member fetches nothing (the feed reads what it owns). Paused once
+      // it is in the group: kafkajs refuses a pause before run() has made the group (it threw
+      // "Consumer group was not initialized" and the process exited).
+      if (!c.kafkaScoreInput) consumer.pause([{ topic: c.topicTransactions }]);
+      this.log.info('kafka group joined', { groupId: c.kafkaGroupId, partitions: e.payload.memberAssignment[c.topicTransactions]?.length ?? 0 });
+    });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.onBatch(consumer, p) });
-    // Ownership only: the member fetches nothing (the feed reads what it owns).
-    if (!c.kafkaScoreInput) consumer.pause([{ topic: c.topicTransactions }]);
-    consumer.on(consumer.events.GROUP_JOIN, (e) => this.log.info('kafka group joined', { groupId: c.kafkaGroupId, partitions: e.payload.memberAssignment[c.topicTransactions]?.length ?? 0 }));
     consumer.on(consumer.events.CRASH, (e) => this.log.error('kafka group member crashed', { error: String(e.payload.error) }));
   }
 

@@ -1,0 +1,33 @@
+/** Reading a topic the gateway writes (Avro through the schema registry) from its beginning, in tests. */
+import { randomUUID } from 'node:crypto';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Kafka } from 'kafkajs';
+import { vi } from 'vitest';
+
+/**
+ * Every record of `topic` from the beginning, decoded, once `done` says so (or at the timeout,
+ * with what was read), then `settleMs` more so late duplicates show too.
+ */
+export async function readTopic(
+  kafka: Kafka,
+  registryUrl: string,
+  topic: string,
+  done: (rows: Record<string, unknown>[]) => boolean,
+  opts: { timeoutMs?: number; settleMs?: number } = {},
+): Promise<Record<string, unknown>[]> {
+  const registry = new SchemaRegistry({ host: registryUrl });
+  const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  const rows: Record<string, unknown>[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void rows.push((await registry.decode(message.value!)) as Record<string, unknown>) });
+    await vi.waitFor(() => {
+      if (!done(rows)) throw new Error(`${rows.length} records of ${topic} so far`);
+    }, { timeout: opts.timeoutMs ?? 90_000, interval: 250 }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, opts.settleMs ?? 1000));
+  } finally {
+    await consumer.disconnect();
+  }
+  return rows;
+}
