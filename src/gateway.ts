@@ -388,7 +388,7 @@ export class Gateway {
         await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
       }
     }
-    const sink = new KafkaSink(kafka, this.spool, ids, { topicScored: c.topicScored, topicDlq: c.topicDlq, topicAudit: c.topicAudit, batchMax: c.kafkaBatchMax, lingerMs: c.kafkaLingerMs }, this.metrics, this.log);
+    const sink = new KafkaSink(kafka, this.spool, ids, { topicScored: c.topicScored, topicDlq: c.topicDlq, topicAudit: c.topicAudit, batchMax: c.kafkaBatchMax, lingerMs: c.kafkaLingerMs, ackBeforeAnswer: c.clusterShards }, this.metrics, this.log);
     sink.start();
     this.sink = sink;
     this.scorer.sink = sink;

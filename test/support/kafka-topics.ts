@@ -1,8 +1,30 @@
-/** Reading a topic the gateway writes (Avro through the schema registry) from its beginning, in tests. */
+/** Kafka topics in tests: fresh names for a gateway's topics, and reading what it wrote. */
 import { randomUUID } from 'node:crypto';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Kafka } from 'kafkajs';
 import { vi } from 'vitest';
+
+/** Fresh topic names (tagged, random per call) and the settings that point a gateway at them. */
+export interface Topics extends Record<string, string> {
+  TOPIC_TRANSACTIONS: string;
+  TOPIC_USER_EVENTS: string;
+  TOPIC_SCORED: string;
+  TOPIC_DLQ: string;
+  TOPIC_AUDIT: string;
+  TOPIC_LABELS: string;
+}
+
+export function topicSet(tag: string): Topics {
+  const run = `${tag}-${randomUUID().slice(0, 8)}`;
+  return {
+    TOPIC_TRANSACTIONS: `financial-transactions-${run}`,
+    TOPIC_USER_EVENTS: `user-events-${run}`,
+    TOPIC_SCORED: `transactions.scored-${run}`,
+    TOPIC_DLQ: `transactions.dlq-${run}`,
+    TOPIC_AUDIT: `audit-logs-${run}`,
+    TOPIC_LABELS: `fraud-labels-${run}`,
+  };
+}
 
 /**
  * Every record of `topic` from the beginning, decoded, once `done` says so (or at the timeout,
