@@ -184,7 +184,11 @@ L4J
   if [[ ! -f "$KAFKA_STATE/data/meta.properties" ]]; then
     # Every node of the cluster is formatted with the one cluster id.
     [[ -f "$KAFKA_CLUSTER_ID_FILE" ]] \
-      || python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))' >"$KAFKA_CLUSTER_ID_FILE"
+      || python3 -c '
+import base64, uuid
+# Never a leading "-": kafka-storage would read it as an option (as Kafka'"'"'s own Uuid avoids).
+while (i := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"): pass
+print(i)' >"$KAFKA_CLUSTER_ID_FILE"
     CLUSTER_ID="$(cat "$KAFKA_CLUSTER_ID_FILE")"
     log "formatting KRaft storage of node $KAFKA_NODE (cluster id $CLUSTER_ID)"
     # shellcheck disable=SC2086

@@ -346,6 +346,35 @@ describe('the forward route with credentials configured', () => {
   }, 180_000);
 });
 
+describe('shards scoring the Kafka stream (KAFKA_SCORE_INPUT=true, as the manifests run)', () => {
+  it('two instances split the input partitions: every produced transaction scored once after dedupe, by both', async () => {
+    const t = topicSet('shards-input');
+    const e = { ...env(), ...t, KAFKA_GROUP_ID: `shards-input-${run}`, KAFKA_SCORE_INPUT: 'true' };
+    const pair = await Promise.all([startGateway({ ...e, SPOOL_DIR: mkdtempSync(join(tmpdir(), 'spool-input-')) }), startGateway({ ...e, SPOOL_DIR: mkdtempSync(join(tmpdir(), 'spool-input-')) })]);
+    all.push(...pair);
+    await vi.waitFor(async () => {
+      const shares = await Promise.all(pair.map(owned));
+      if (shares.some((x) => !(x > 0))) throw new Error(`shares ${shares.join('/')}`);
+    }, { timeout: 90_000, interval: 250 });
+    const producer = kafka.producer();
+    await producer.connect();
+    const n = 300;
+    const now = Date.now();
+    const txs = Array.from({ length: n }, (_, i) => validTx({ userId: `in-${run}-${i % 30}`, transactionId: `in-${run}-${i}`, amount: `${(i % 50) + 1}.50`, timestamp: now - 60_000 + i }));
+    await producer.send({ topic: t.TOPIC_TRANSACTIONS, messages: txs.map((x) => ({ key: String(x['userId']), value: JSON.stringify(x) })) });
+    await producer.disconnect();
+    const want = new Set(txs.map((x) => String(x['transactionId'])));
+    const rows = await readTopic(kafka, svc.registryUrl, t.TOPIC_SCORED, (r) => new Set(r.map((x) => String(x['transactionId']))).size >= n);
+    const distinct = new Set(rows.map((x) => String(x['transactionId'])));
+    expect([...want].filter((id) => !distinct.has(id))).toEqual([]);
+    expect(rows.every((x) => x['source'] === 'kafka')).toBe(true);
+    const scored = await Promise.all(pair.map((g) => metric(g, /^scoregate_transactions_total\{source="kafka",outcome="scored"\} (\S+)$/m)));
+    console.log(`shards input: ${n} produced, ${rows.length} scored records, ${distinct.size} distinct, scored ${scored.join('/')} by instance`);
+    expect(scored.every((x) => x > 0)).toBe(true);
+    await Promise.all(pair.map((g) => g.stop()));
+  }, 180_000);
+});
+
 /** One request with an API key, retrying 503 after its Retry-After. */
 async function send1(gw: RunningGateway, tx: Tx, key: string): Promise<{ status: number; owner: string | null }> {
   for (let i = 0; ; i++) {
