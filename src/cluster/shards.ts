@@ -11,9 +11,11 @@
  *   rebalance (and every few seconds), which gives partition → owner address.
  * - A gained partition is rebuilt before its users are served: the windows feed re-reads the
  *   co-partitioned changelog (transactions.scored, user-events p mod its count, and the input
- *   unless it is scored here) from now − (24 h + lateness); meanwhile requests for those users
- *   get 503 NOT_READY (a forwarding instance retries for a while) and input scoring of the
- *   partition waits. A lost partition's users are dropped from the windows.
+ *   unless it is scored here) from now − (24 h + lateness), with a consumer of its own;
+ *   meanwhile requests for those users get 503 NOT_READY with Retry-After (a forwarding
+ *   instance retries for a while) and input scoring of the partition waits. The changelog holds
+ *   every answer a dead owner gave: with shards, answers wait for the broker's ack (KafkaSink
+ *   ackBeforeAnswer). A lost partition's users are dropped from the windows.
  * - kafkajs implements the eager protocol only: every rebalance revokes all partitions for a
  *   moment (no cooperative rebalancing); ownership of unmoved partitions is kept across it.
  */
