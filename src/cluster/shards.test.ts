@@ -102,6 +102,9 @@ interface Sent {
   /** 503 NOT_READY answers retried after their Retry-After, and connections refused (a killed instance). */
   retried: number;
   owner: string | null;
+  /** The instance that answered the last attempt, and that attempt's time (for the hop's cost, logged only). */
+  via: string;
+  ms: number;
 }
 
 /**
@@ -114,6 +117,7 @@ async function send(tx: Tx, pick: number): Promise<Sent> {
   for (let attempt = 0; ; attempt++) {
     const gw = live[(pick + attempt) % live.length]!;
     let r: Response;
+    const t0 = performance.now();
     try {
       r = await fetch(`${gw.url}/v1/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(tx) });
     } catch {
@@ -130,7 +134,7 @@ async function send(tx: Tx, pick: number): Promise<Sent> {
     }
     const answer: Answer = r.status === 200 ? { result: json as Answer['result'] } : { error: json['error'] as { code: string } };
     if (r.headers.get('idempotent-replayed') === 'true') answer.replayed = true;
-    return { answer, status: r.status, retried, owner: r.headers.get('scoregate-owner') };
+    return { answer, status: r.status, retried, owner: r.headers.get('scoregate-owner'), via: gw.url, ms: performance.now() - t0 };
   }
 }
 
@@ -198,6 +202,12 @@ describe('user-affine shards on 3 brokers and 3 gateways', () => {
     const after = await Promise.all(live.map(windowUsers));
     const held = after.map((n, i) => n - before[i]!);
     console.log(`shards load: ${seq.length} transactions, ${users} users held ${held.join('/')} by instance, forwards ${forwarded.join('/')}`);
+    // The forward hop's cost as this run saw it (a loaded 2-core machine: logged, never asserted).
+    const pct = (xs: number[], q: number): string => (xs.length === 0 ? '-' : xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!.toFixed(1));
+    const ok = sent.filter((x) => x.status === 200 && x.retried === 0);
+    const local = ok.filter((x) => x.owner === x.via).map((x) => x.ms);
+    const hop = ok.filter((x) => x.owner !== x.via).map((x) => x.ms);
+    console.log(`client ms, answered by the instance called: p50 ${pct(local, 0.5)} p99 ${pct(local, 0.99)} (${local.length}); forwarded to the owner: p50 ${pct(hop, 0.5)} p99 ${pct(hop, 0.99)} (${hop.length})`);
     expect(held.reduce((a, b) => a + b, 0)).toBe(users);
     expect(Math.max(...held)).toBeLessThan(users);
     const want = scoredIds(sent);
