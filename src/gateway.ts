@@ -37,7 +37,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { FeatureFeed } from './kafka/feed.js';
 import { prepareTopics } from './cluster/topics.js';
 import { Cluster } from './cluster/cluster.js';
-import { FORWARD_PATH } from './cluster/forward.js';
+import { FORWARD_PATH, peerAuthorizer } from './cluster/forward.js';
 import { Registry } from './kafka/registry.js';
 import { kafkaSecurity, registryCredentials } from './kafka/security.js';
 import { mlflowClientOptions } from './models/mlflow-credentials.js';
@@ -178,6 +178,10 @@ export class Gateway {
       admissionLimit: () => this.limiter.limit,
       rememberedAnswers: () => this.scorer.answers.size,
       ready: () => this.notReadyReason() === null,
+      clusterPartitions: () => {
+        const s = this.cluster?.shards;
+        return s == null ? undefined : { owned: s.owned.size, rebuilding: s.rebuilding.size };
+      },
     };
     const m = this.metrics;
     m.spoolMaxBytes.set(config.spoolMaxBytes);
@@ -210,11 +214,13 @@ export class Gateway {
       authorize: (authorization: string) => this.access.check(authorization, 'scorer'),
       onShed: () => shed.inc(),
       observe,
+      ...(this.config.clusterShards ? { self: () => this.advertisedUrl() } : {}),
     };
     app.post('/v1/score', scoreRoute(this.scorer, opts));
     app.post('/v1/score/batch', batchRoute(this.scorer, opts));
-    // Scale-out (CLUSTER_SHARDS, not yet tested with several instances): requests forwarded by other instances.
-    if (this.config.clusterShards) app.post(FORWARD_PATH, scoreRoute(this.scorer, { ...opts, forwarded: true }));
+    // Scale-out (CLUSTER_SHARDS): requests forwarded by other instances, authenticated as a hop
+    // (CLUSTER_SECRET) when credentials are configured; the caller was checked where it came in.
+    if (this.config.clusterShards) app.post(FORWARD_PATH, scoreRoute(this.scorer, { ...opts, authorize: peerAuthorizer(this.auth.enabled, this.config.clusterSecret), forwarded: true }));
     attachAdmin(app, m, {
       notReadyReason: () => this.notReadyReason(),
       models: () => this.models.status(),
@@ -254,6 +260,12 @@ export class Gateway {
       new Exchange(res).send(404, errorJson('NOT_FOUND', `no route ${req.getMethod().toUpperCase()} ${req.getUrl().slice(0, 200)}`), true);
     });
     return app;
+  }
+
+  /** This instance's HTTP address as other instances reach it (CLUSTER_ADVERTISED_URL, else as listening). */
+  private advertisedUrl(): string {
+    const c = this.config;
+    return c.clusterAdvertisedUrl || `${schemeOf(c)}://${c.host}:${this.port}`;
   }
 
   /** One audit record; an audit file that cannot be written is logged, never crashes the request. */
@@ -351,7 +363,7 @@ export class Gateway {
     if (layout === null) return;
     // Scale-out (src/cluster/): with CLUSTER_SHARDS, join the shared group first: the feed keeps
     // only the users this instance owns.
-    const cluster = new Cluster(kafka, c, layout, this.engine, this.log, () => c.clusterAdvertisedUrl || `${schemeOf(c)}://${c.host}:${this.port}`);
+    const cluster = new Cluster(kafka, c, layout, this.engine, this.log, this.metrics, () => this.advertisedUrl());
     this.cluster = cluster;
     await cluster.join();
     // Kafka may still be electing leaders or be briefly away: keep trying, not ready meanwhile.
@@ -376,7 +388,7 @@ export class Gateway {
         await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
       }
     }
-    const sink = new KafkaSink(kafka, this.spool, ids, { topicScored: c.topicScored, topicDlq: c.topicDlq, topicAudit: c.topicAudit, batchMax: c.kafkaBatchMax, lingerMs: c.kafkaLingerMs }, this.metrics, this.log);
+    const sink = new KafkaSink(kafka, this.spool, ids, { topicScored: c.topicScored, topicDlq: c.topicDlq, topicAudit: c.topicAudit, batchMax: c.kafkaBatchMax, lingerMs: c.kafkaLingerMs, ackBeforeAnswer: c.clusterShards }, this.metrics, this.log);
     sink.start();
     this.sink = sink;
     this.scorer.sink = sink;

@@ -93,12 +93,13 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     const cm = one('ConfigMap')['data'] as Record<string, string>;
     const sts = one('StatefulSet');
     const c = sts['spec']['template']['spec']['containers'][0];
-    const fromEnv = Object.fromEntries((c['env'] as Doc[]).filter((e) => e['name'] !== 'POD_NAME').map((e) => [e['name'], e['value'] ?? 'from-secret']));
+    const secret = one('Secret')['stringData'] as Record<string, string>;
+    const fromEnv = Object.fromEntries((c['env'] as Doc[]).filter((e) => e['name'] !== 'POD_NAME').map((e) => [e['name'], e['value'] ?? secret[e['valueFrom']['secretKeyRef']['key']]]));
     for (const k of [...Object.keys(cm), ...Object.keys(fromEnv)]) expect(known.has(k), `${k} is not a setting`).toBe(true);
     const secretKeys = new Set(Object.keys(one('Secret')['stringData']));
     for (const e of c['env'] as Doc[]) if (e['valueFrom']?.['secretKeyRef'] !== undefined) expect(secretKeys.has(e['valueFrom']['secretKeyRef']['key'])).toBe(true);
     const env = { ...cm, ...fromEnv, CLUSTER_ADVERTISED_URL: 'http://scoregate-0.scoregate-headless.scoregate.svc:8080' };
     const config = loadConfig(env);
-    expect(config).toMatchObject({ clusterShards: false, kafkaScoreInput: true, kafkaReplicationFactor: 3, kafkaMinInsyncReplicas: 2, topicTransactionsPartitions: 24, host: '0.0.0.0' });
+    expect(config).toMatchObject({ clusterShards: true, kafkaScoreInput: true, kafkaReplicationFactor: 3, kafkaMinInsyncReplicas: 2, topicTransactionsPartitions: 24, host: '0.0.0.0' });
   });
 });

@@ -12,7 +12,7 @@ for a in "$@"; do
   esac
 done
 stop_pid "$REGISTRY_PIDFILE" registry TERM &
-stop_pid "$KAFKA_PIDFILE" kafka TERM &
+[[ -d "$SERVICES_DIR" ]] && "$SCRIPT_DIR/kafka-stop.sh" &
 wait
 if [[ "$CLEAN" == 1 ]]; then
   case "$SERVICES_DIR" in

@@ -26,10 +26,29 @@ log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # ---- state layout -----------------------------------------------------------
-KAFKA_STATE="$SERVICES_DIR/kafka"          # data + generated config
-KAFKA_PIDFILE="$SERVICES_DIR/kafka.pid"
-KAFKA_LOG="$SERVICES_DIR/kafka.log"
-KAFKA_PORTS="$SERVICES_DIR/kafka.ports"    # "<broker port> <controller port>"
+# Kafka runs as KAFKA_NODES combined broker+controller nodes (1 by default; remembered in
+# $KAFKA_NODES_FILE at the first start, so a restart of one node from another shell agrees).
+# Node 1 keeps the single node's paths; node N > 1 has its own ("kafka-N…").
+KAFKA_NODES_FILE="$SERVICES_DIR/kafka.nodes"
+KAFKA_PORTS="$SERVICES_DIR/kafka.ports"    # one line per node: "<broker port> <controller port>"
+KAFKA_CLUSTER_ID_FILE="$SERVICES_DIR/kafka.cluster-id"
+# kafka_node N : points KAFKA_NODE, KAFKA_STATE (data + generated config), KAFKA_PIDFILE and
+# KAFKA_LOG at node N.
+kafka_node() {
+  KAFKA_NODE="$1"
+  local sfx=""
+  [[ "$1" == 1 ]] || sfx="-$1"
+  KAFKA_STATE="$SERVICES_DIR/kafka$sfx"
+  KAFKA_PIDFILE="$SERVICES_DIR/kafka$sfx.pid"
+  KAFKA_LOG="$SERVICES_DIR/kafka$sfx.log"
+}
+kafka_node 1
+# kafka_nodes -> prints the node count: the remembered one, else $KAFKA_NODES, else 1
+kafka_nodes() {
+  if [[ -f "$KAFKA_NODES_FILE" ]]; then cat "$KAFKA_NODES_FILE"; else echo "${KAFKA_NODES:-1}"; fi
+}
+# kafka_ports N -> prints node N's "<broker port> <controller port>"
+kafka_ports() { sed -n "${1}p" "$KAFKA_PORTS"; }
 KAFKA_SASL_SSL_PORT="$SERVICES_DIR/kafka-sasl-ssl.port" # the SASL_SSL listener's, when it has one
 REGISTRY_PIDFILE="$SERVICES_DIR/registry.pid"
 REGISTRY_LOG="$SERVICES_DIR/registry.log"
@@ -180,15 +199,19 @@ log_tail() {
 
 # write_env : (re)writes $ENV_FILE from the port/pid files present
 write_env() {
-  local kport="" rport="" kpid="" rpid="" sport=""
-  [[ -f "$KAFKA_PORTS" ]] && read -r kport _ <"$KAFKA_PORTS"
+  local kport="" rport="" kpid="" rpid="" sport="" p
+  # Every node's broker port: "127.0.0.1:P1,127.0.0.1:P2,…"
+  if [[ -f "$KAFKA_PORTS" ]]; then
+    while read -r p _; do kport+="${kport:+,127.0.0.1:}$p"; done <"$KAFKA_PORTS"
+  fi
   [[ -f "$KAFKA_SASL_SSL_PORT" ]] && read -r sport <"$KAFKA_SASL_SSL_PORT"
   [[ -f "$REGISTRY_PORTS" ]] && read -r rport _ <"$REGISTRY_PORTS"
-  [[ -f "$KAFKA_PIDFILE" ]] && kpid="$(cat "$KAFKA_PIDFILE")"
+  [[ -f "$SERVICES_DIR/kafka.pid" ]] && kpid="$(cat "$SERVICES_DIR/kafka.pid")" # node 1
   [[ -f "$REGISTRY_PIDFILE" ]] && rpid="$(cat "$REGISTRY_PIDFILE")"
   {
     echo "export SERVICES_DIR=$SERVICES_DIR"
     [[ -n "$kport" ]] && echo "export KAFKA_BROKERS=127.0.0.1:$kport"
+    [[ -f "$KAFKA_PORTS" ]] && echo "export KAFKA_NODES=$(kafka_nodes)"
     [[ -n "$sport" ]] && echo "export KAFKA_SASL_SSL_BROKERS=127.0.0.1:$sport"
     [[ -n "$rport" ]] && echo "export SCHEMA_REGISTRY_URL=http://127.0.0.1:$rport/apis/ccompat/v7"
     [[ -n "$kpid" ]] && echo "export KAFKA_PID=$kpid"

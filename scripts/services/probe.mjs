@@ -1,12 +1,12 @@
 // Readiness probes used by the start scripts (plain ESM, no build step).
-//   node probe.mjs kafka    <host:port> <timeoutSeconds> <pid>
+//   node probe.mjs kafka    <host:port> <timeoutSeconds> <pid> [brokers]
 //   node probe.mjs registry <baseUrl>   <timeoutSeconds> <pid>
-// Polls until the service really answers; exits 0 when ready, 1 on timeout or
+// Polls until the service really answers (Kafka: and sees [brokers] brokers, default 1); exits 0 when ready, 1 on timeout or
 // if <pid> dies meanwhile.
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
 
-const [kind, target, timeoutArg, pidArg] = process.argv.slice(2);
+const [kind, target, timeoutArg, pidArg, brokersArg] = process.argv.slice(2);
 const deadline = Date.now() + Number(timeoutArg ?? '60') * 1000;
 const pid = Number(pidArg ?? '0');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -45,7 +45,7 @@ async function probeKafka() {
       await admin.connect();
       const cluster = await admin.describeCluster();
       await admin.listTopics();
-      return cluster.brokers.length > 0;
+      return cluster.brokers.length >= Number(brokersArg ?? '1');
     } finally {
       await admin.disconnect().catch(() => {});
     }

@@ -8,6 +8,8 @@
 //   await svc.killKafka();    // SIGKILL the broker (outage)
 //   await svc.restartKafka(); // same port, same data dir; resolves once it answers again
 //   await svc.stop();
+// With kafkaNodes: 3 (see kafka-cluster.ts), three KRaft nodes: kafkaBrokers lists them all,
+// and killKafka(n) / restartKafka(n) act on node n only.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -28,6 +30,8 @@ export interface StartServicesOptions {
   cleanOnStop?: boolean;
   /** Kill the JVMs if this Node process exits without calling stop(). Default true. */
   killOnExit?: boolean;
+  /** Combined broker+controller nodes (1 to 9). Default 1; with more, replication factor 3 (or the count) and min.insync.replicas 2. */
+  kafkaNodes?: number;
   /** Extra environment for the scripts (e.g. KAFKA_START_TIMEOUT, KAFKA_HEAP_OPTS). */
   env?: Record<string, string>;
   /** Receives the scripts' stderr/stdout after each call. Default: silent. */
@@ -41,21 +45,24 @@ export interface StartServicesOptions {
 }
 
 export interface Services {
+  /** host:port of every node, comma separated. */
   kafkaBrokers: string;
+  kafkaNodes: number;
   /** host:port of the SASL_SSL listener, with the saslSsl option. */
   kafkaSaslSslBrokers: string | undefined;
   registryUrl: string;
   servicesDir: string;
-  kafkaPid(): number | undefined;
+  /** Node `node`'s pid (default node 1). */
+  kafkaPid(node?: number): number | undefined;
   registryPid(): number | undefined;
   /** Stop both services (graceful, waits for exit). Idempotent. */
   stop(): Promise<void>;
-  /** SIGKILL the Kafka broker and wait until the process is gone. */
-  killKafka(): Promise<void>;
-  /** Graceful SIGTERM stop of the broker (waits for exit). */
-  stopKafka(): Promise<void>;
-  /** Start the broker again on the same port and data dir; resolves when it answers. */
-  restartKafka(): Promise<void>;
+  /** SIGKILL Kafka (node `node` only, when given) and wait until the process is gone. */
+  killKafka(node?: number): Promise<void>;
+  /** Graceful SIGTERM stop of Kafka, or of node `node` (waits for exit). */
+  stopKafka(node?: number): Promise<void>;
+  /** Start Kafka (or node `node`) again on the same ports and data; resolves when it answers and sees every node. */
+  restartKafka(node?: number): Promise<void>;
 }
 
 interface ScriptResult {
@@ -121,16 +128,19 @@ export async function startServices(opts: StartServicesOptions = {}): Promise<Se
           KAFKA_SASL_SSL_KEYSTORE_PASSWORD: sasl.keystorePassword,
           KAFKA_SASL_USERS: Object.entries(sasl.users).map(([name, password]) => `${name}:${password}`).join(','),
         };
-  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, ...saslEnv, SERVICES_DIR: servicesDir };
+  const kafkaNodes = opts.kafkaNodes ?? 1;
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, ...saslEnv, SERVICES_DIR: servicesDir, KAFKA_NODES: String(kafkaNodes) };
   const log = opts.log;
   const run = (name: string, ...args: string[]): Promise<ScriptResult> => runScript(name, args, env, log);
 
-  const kafkaPidFile = join(servicesDir, 'kafka.pid');
+  const kafkaPidFile = (node = 1): string => join(servicesDir, node === 1 ? 'kafka.pid' : `kafka-${node}.pid`);
   const registryPidFile = join(servicesDir, 'registry.pid');
+  const nodeArgs = (node: number | undefined): string[] => (node === undefined ? [] : ['--node', String(node)]);
 
   // Best effort: never leave JVMs behind if the test process exits abruptly.
   const onExit = (): void => {
-    for (const pid of [readPid(kafkaPidFile), readPid(registryPidFile)]) {
+    const kafkaPids = Array.from({ length: kafkaNodes }, (_, i) => readPid(kafkaPidFile(i + 1)));
+    for (const pid of [...kafkaPids, readPid(registryPidFile)]) {
       if (pid === undefined) continue;
       try {
         process.kill(pid, 'SIGKILL');
@@ -175,10 +185,11 @@ export async function startServices(opts: StartServicesOptions = {}): Promise<Se
 
   return {
     kafkaBrokers,
+    kafkaNodes,
     kafkaSaslSslBrokers,
     registryUrl,
     servicesDir,
-    kafkaPid: () => readPid(kafkaPidFile),
+    kafkaPid: (node) => readPid(kafkaPidFile(node)),
     registryPid: () => readPid(registryPidFile),
     stop: () =>
       serial(async () => {
@@ -187,18 +198,18 @@ export async function startServices(opts: StartServicesOptions = {}): Promise<Se
         await run('down.sh', ...(cleanOnStop ? ['--clean'] : []));
         if (killOnExit) process.removeListener('exit', onExit);
       }),
-    killKafka: () =>
+    killKafka: (node) =>
       serial(async () => {
-        await run('kafka-stop.sh', '--kill');
+        await run('kafka-stop.sh', '--kill', ...nodeArgs(node));
       }),
-    stopKafka: () =>
+    stopKafka: (node) =>
       serial(async () => {
-        await run('kafka-stop.sh');
+        await run('kafka-stop.sh', ...nodeArgs(node));
       }),
-    restartKafka: () =>
+    restartKafka: (node) =>
       serial(async () => {
         if (stopped) throw new Error('services already stopped');
-        await run('kafka-start.sh');
+        await run('kafka-start.sh', ...nodeArgs(node));
       }),
   };
 }

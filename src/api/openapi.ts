@@ -182,7 +182,10 @@ export function openApiDocument(version: string): Schema {
           responses: {
             200: {
               description: 'Scored (by the model, or by the fallback rule model when `fallback` is true)',
-              headers: { 'Idempotent-Replayed': { description: 'Present (true) when this is the remembered answer to an earlier identical request', schema: { type: 'string', enum: ['true'] } } },
+              headers: {
+                'Idempotent-Replayed': { description: 'Present (true) when this is the remembered answer to an earlier identical request', schema: { type: 'string', enum: ['true'] } },
+                'Scoregate-Owner': { description: 'With CLUSTER_SHARDS: the address of the instance that owns this user and answered (a routing hint: a client or an Envoy route may send the user\'s next requests there directly)', schema: { type: 'string' } },
+              },
               content: json(ref('ScoreResult')),
             },
             ...scoringErrors(409, 422),

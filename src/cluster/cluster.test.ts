@@ -11,7 +11,7 @@ import { startServices, type Services } from '../../scripts/services/services.js
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { readTopic, topicSet } from '../../test/support/kafka-topics.js';
 import { postJson, startGateway, validTx, type RunningGateway } from '../../test/support/gateway.js';
 import { partitionOf } from './partition.js';
 
@@ -33,28 +33,6 @@ afterAll(async () => {
   await admin?.disconnect();
   await svc?.stop();
 }, 120_000);
-
-/** Fresh topic names and the settings that point a gateway at them. */
-interface Topics extends Record<string, string> {
-  TOPIC_TRANSACTIONS: string;
-  TOPIC_USER_EVENTS: string;
-  TOPIC_SCORED: string;
-  TOPIC_DLQ: string;
-  TOPIC_AUDIT: string;
-  TOPIC_LABELS: string;
-}
-
-function topicSet(tag: string): Topics {
-  const run = `${tag}-${randomUUID().slice(0, 8)}`;
-  return {
-    TOPIC_TRANSACTIONS: `financial-transactions-${run}`,
-    TOPIC_USER_EVENTS: `user-events-${run}`,
-    TOPIC_SCORED: `transactions.scored-${run}`,
-    TOPIC_DLQ: `transactions.dlq-${run}`,
-    TOPIC_AUDIT: `audit-logs-${run}`,
-    TOPIC_LABELS: `fraud-labels-${run}`,
-  };
-}
 
 function kafkaEnv(topics: Record<string, string>, extra: Record<string, string> = {}): Record<string, string> {
   return { KAFKA_BROKERS: svc.kafkaBrokers, SCHEMA_REGISTRY_URL: svc.registryUrl, KAFKA_GROUP_ID: `gw-${randomUUID().slice(0, 8)}`, ...topics, ...extra };
@@ -149,19 +127,8 @@ describe('topics as the seed sets them', () => {
 });
 
 /** Every record of `topic` from the beginning, decoded, until `done` says so (or the timeout). */
-async function readAll(topic: string, done: (rows: Record<string, unknown>[]) => boolean, timeoutMs = 90_000): Promise<Record<string, unknown>[]> {
-  const registry = new SchemaRegistry({ host: svc.registryUrl });
-  const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  const rows: Record<string, unknown>[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void rows.push((await registry.decode(message.value!)) as Record<string, unknown>) });
-  const deadline = Date.now() + timeoutMs;
-  while (!done(rows) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-  await new Promise((r) => setTimeout(r, 1000)); // late duplicates show too
-  await consumer.disconnect();
-  return rows;
-}
+const readAll = (topic: string, done: (rows: Record<string, unknown>[]) => boolean, timeoutMs = 90_000): Promise<Record<string, unknown>[]> =>
+  readTopic(kafka, svc.registryUrl, topic, done, { timeoutMs });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Config } from '../core/config.js';
-import { ScoregateError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { FeatureEngine } from '../features/engine.js';
 import type { Answer } from '../idempotency/answers.js';
@@ -15,7 +14,8 @@ import type { FeatureFeed } from '../kafka/feed.js';
 import type { KafkaSink } from '../kafka/sink.js';
 import type { Transaction } from '../quality/transaction.js';
 import type { ScoreContext, Scorer } from '../scoring/scorer.js';
-import { Forwarder, LocalAgain } from './forward.js';
+import type { Metrics } from '../core/metrics.js';
+import { Forwarder, LocalAgain, moving } from './forward.js';
 import { InputScorer } from './input.js';
 import { Shards } from './shards.js';
 import type { TopicLayout } from './topics.js';
@@ -36,6 +36,7 @@ export class Cluster {
     layout: TopicLayout,
     engine: FeatureEngine,
     private readonly log: Logger,
+    metrics: Metrics,
     advertisedUrl: () => string,
   ) {
     this.inputReady = new Promise((r) => (this.inputSet = r));
@@ -44,7 +45,12 @@ export class Cluster {
     this.shards = c.clusterShards
       ? new Shards(kafka, { inputTopic: c.topicTransactions, inputPartitions, groupId: c.kafkaGroupId, advertisedUrl, rebuild: (p) => this.rebuild(p), drop: (lost) => engine.dropUsers(lost) }, log)
       : null;
-    this.forwarder = this.shards === null ? null : new Forwarder((u) => this.shards!.route(u));
+    const f = metrics.clusterForwarded;
+    const [answered, refused, unavailable] = [f.labels('answered'), f.labels('refused'), f.labels('unavailable')];
+    this.forwarder =
+      this.shards === null
+        ? null
+        : new Forwarder((u) => this.shards!.route(u), c.clusterSecret, { answered: () => answered.inc(), refused: () => refused.inc(), unavailable: () => unavailable.inc() });
   }
 
   /** Topics the windows feed reads: not the input when it is scored here (its events come back on the scored topic). */
@@ -79,8 +85,8 @@ export class Cluster {
     const consumer = this.kafka.consumer({
       groupId: c.kafkaGroupId,
       ...(s === null ? {} : s.consumerConfig()),
-      sessionTimeout: 10_000,
-      rebalanceTimeout: 20_000,
+      sessionTimeout: c.clusterSessionTimeoutMs,
+      rebalanceTimeout: 2 * c.clusterSessionTimeoutMs,
       heartbeatInterval: 1000,
       maxWaitTimeInMs: 100,
       retry: { retries: 10 },
@@ -91,10 +97,14 @@ export class Cluster {
     // A group without committed offsets starts at the earliest record: nothing produced before
     // the first instance joined goes unscored (at-least-once from the first record on).
     await consumer.subscribe({ topics: [c.topicTransactions], fromBeginning: true });
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      // Ownership only: the member fetches nothing (the feed reads what it owns). Paused once
+      // it is in the group: kafkajs refuses a pause before run() has made the group (it threw
+      // "Consumer group was not initialized" and the process exited).
+      if (!c.kafkaScoreInput) consumer.pause([{ topic: c.topicTransactions }]);
+      this.log.info('kafka group joined', { groupId: c.kafkaGroupId, partitions: e.payload.memberAssignment[c.topicTransactions]?.length ?? 0 });
+    });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.onBatch(consumer, p) });
-    // Ownership only: the member fetches nothing (the feed reads what it owns).
-    if (!c.kafkaScoreInput) consumer.pause([{ topic: c.topicTransactions }]);
-    consumer.on(consumer.events.GROUP_JOIN, (e) => this.log.info('kafka group joined', { groupId: c.kafkaGroupId, partitions: e.payload.memberAssignment[c.topicTransactions]?.length ?? 0 }));
     consumer.on(consumer.events.CRASH, (e) => this.log.error('kafka group member crashed', { error: String(e.payload.error) }));
   }
 
@@ -135,10 +145,10 @@ export class Cluster {
     if (ctx.forwarded === true || ctx.source === 'kafka') {
       // A forwarded request is never forwarded again; the input's own records are all ours.
       if (ctx.source === 'kafka') return null;
-      throw new ScoregateError('NOT_READY', r.kind === 'rebuilding' ? 'this user\'s windows are being rebuilt after a rebalance' : 'this instance no longer owns this user (rebalance in progress)');
+      throw moving(r.kind === 'rebuilding' ? 'this user\'s windows are being rebuilt after a rebalance' : 'this instance no longer owns this user (rebalance in progress)');
     }
     return this.forwarder!.forward(tx.userId, value).catch((err: unknown) => {
-      if (err instanceof LocalAgain) return Promise.reject(new ScoregateError('NOT_READY', 'ownership moved here while forwarding: retry'));
+      if (err instanceof LocalAgain) return Promise.reject(moving('ownership moved here while forwarding: retry'));
       throw err;
     });
   }

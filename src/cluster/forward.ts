@@ -2,26 +2,73 @@
  * Forwarding a transaction to its user's owner: POST /v1/cluster/score on the owner, over one
  * kept-alive undici Pool per owner. The owner scores it only if it still owns the user (it
  * never forwards again: no loops); while ownership moves (a rebalance, a rebuild) it answers 503
- * NOT_READY and the forward is retried, re-resolving the owner, for up to FORWARD_WAIT_MS.
+ * NOT_READY and the forward is retried, re-resolving the owner, for up to FORWARD_WAIT_MS; after
+ * that the client gets the 503 NOT_READY with Retry-After.
+ *
+ * The hop is authenticated, not the caller again: the first instance checked the caller's
+ * credential (and spent its rate limit); with credentials configured, the forward route takes
+ * only `Authorization: Bearer <CLUSTER_SECRET>` (peerAuthorizer), so it is no open door.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { Pool } from 'undici';
+import { ANONYMOUS, Principal } from '../auth/principal.js';
+import { TokenBucket } from '../auth/rate-limit.js';
+import { ROLE_BITS } from '../auth/roles.js';
 import { ScoregateError, type ErrorCode } from '../core/errors.js';
 import type { Answer } from '../idempotency/answers.js';
 import type { Route } from './shards.js';
 
 export const FORWARD_PATH = '/v1/cluster/score';
+/** The owner's address on answers (a routing hint for smart clients and Envoy). */
+export const OWNER_HEADER = 'scoregate-owner';
 const FORWARD_WAIT_MS = 5000;
 const RETRY_MS = 50;
+/** Retry-After on a 503 while ownership moves: the group settles within a session timeout or so. */
+export const MOVING_RETRY_AFTER_MS = 1000;
+
+/** A 503 NOT_READY while a user's ownership moves, carrying Retry-After. */
+export function moving(message: string): ScoregateError {
+  const e = new ScoregateError('NOT_READY', message);
+  e.retryAfterMs = MOVING_RETRY_AFTER_MS;
+  return e;
+}
+
+const PEER = new Principal('cluster:peer', 'api-key', 'cluster-peer', ROLE_BITS.scorer, new TokenBucket(0, 0));
+
+/**
+ * The forward route's check: without credentials configured, anyone on the network the
+ * gateway may listen on (as for /v1/score); with them, only the instances' shared secret.
+ */
+export function peerAuthorizer(enabled: boolean, secret: string): (authorization: string) => Principal | ScoregateError {
+  if (!enabled) return () => ANONYMOUS;
+  const want = Buffer.from(`Bearer ${secret}`);
+  return (authorization) => {
+    const got = Buffer.from(authorization);
+    return got.length === want.length && timingSafeEqual(got, want) ? PEER : new ScoregateError('UNAUTHENTICATED', 'the forward route takes only other instances (CLUSTER_SECRET)');
+  };
+}
+
+export interface ForwardCounts {
+  answered: () => void;
+  refused: () => void;
+  unavailable: () => void;
+}
 
 export class Forwarder {
   private readonly pools = new Map<string, Pool>();
-  forwarded = 0;
+  private readonly headers: Record<string, string>;
 
-  constructor(private readonly route: (userId: string) => Route) {}
+  constructor(
+    private readonly route: (userId: string) => Route,
+    secret: string,
+    private readonly counts: ForwardCounts,
+  ) {
+    this.headers = secret === '' ? { 'content-type': 'application/json' } : { 'content-type': 'application/json', authorization: `Bearer ${secret}` };
+  }
 
   private pool(url: string): Pool {
     let p = this.pools.get(url);
-    if (p === undefined) this.pools.set(url, (p = new Pool(url, { connections: 16, pipelining: 1, keepAliveTimeout: 30_000 })));
+    if (p === undefined) this.pools.set(url, (p = new Pool(url, { connections: 16, pipelining: 1, keepAliveTimeout: 30_000, connectTimeout: 1000 })));
     return p;
   }
 
@@ -29,29 +76,35 @@ export class Forwarder {
   async forward(userId: string, value: unknown): Promise<Answer> {
     const body = JSON.stringify(value);
     const deadline = performance.now() + FORWARD_WAIT_MS;
-    let last: ScoregateError = new ScoregateError('NOT_READY', 'the owner of this user is not known yet (rebalance in progress)');
+    let last = moving('the owner of this user is not known yet (rebalance in progress)');
     for (;;) {
       const r = this.route(userId);
       if (r.kind === 'local') return Promise.reject(new LocalAgain());
       if (r.kind === 'remote') {
         try {
-          const res = await this.pool(r.url).request({ path: FORWARD_PATH, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          const res = await this.pool(r.url).request({ path: FORWARD_PATH, method: 'POST', headers: this.headers, body, headersTimeout: 30_000 });
           const text = await res.body.text();
           if (res.statusCode === 200) {
-            this.forwarded++;
-            return { body: text, replayed: res.headers['idempotent-replayed'] === 'true' };
+            this.counts.answered();
+            return { body: text, replayed: res.headers['idempotent-replayed'] === 'true', owner: r.url };
           }
           const err = errorOf(res.statusCode, text);
-          if (err.status !== 503) throw err;
-          last = err;
+          if (err.status !== 503) {
+            this.counts.refused();
+            throw err;
+          }
+          last = moving(err.message);
         } catch (err) {
           if (err instanceof ScoregateError && err.status !== 503) throw err;
-          if (!(err instanceof ScoregateError)) last = new ScoregateError('NOT_READY', `the owner ${r.url} cannot be reached (rebalance in progress)`);
+          if (!(err instanceof ScoregateError)) last = moving(`the owner ${r.url} cannot be reached (rebalance in progress)`);
         }
       } else if (r.kind === 'rebuilding') {
-        last = new ScoregateError('NOT_READY', 'this user\'s windows are being rebuilt after a rebalance');
+        last = moving('this user\'s windows are being rebuilt after a rebalance');
       }
-      if (performance.now() > deadline) throw last;
+      if (performance.now() > deadline) {
+        this.counts.unavailable();
+        throw last;
+      }
       await new Promise((res) => setTimeout(res, RETRY_MS));
     }
   }

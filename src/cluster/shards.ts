@@ -3,15 +3,19 @@
  * queries find a key's owner): every instance joins the one consumer group KAFKA_GROUP_ID on
  * the transactions topic; the partitions assigned to it are the users it owns (partitionOf).
  *
- * - Owner addresses travel in the group protocol: a custom assigner (round-robin over the
- *   members, by member id) puts this instance's HTTP address in its subscription's userData;
+ * - Owner addresses travel in the group protocol: a custom assigner puts this instance's HTTP
+ *   address and the partitions it owns now in its subscription's userData (JSON). The leader
+ *   assigns stickily: each member keeps what it owns (up to an even share), the rest go to the
+ *   members with the fewest, so a join or a loss moves only the partitions it must;
  *   every instance reads all members' addresses and assignments with DescribeGroups after each
  *   rebalance (and every few seconds), which gives partition → owner address.
  * - A gained partition is rebuilt before its users are served: the windows feed re-reads the
  *   co-partitioned changelog (transactions.scored, user-events p mod its count, and the input
- *   unless it is scored here) from now − (24 h + lateness); meanwhile requests for those users
- *   get 503 NOT_READY (a forwarding instance retries for a while) and input scoring of the
- *   partition waits. A lost partition's users are dropped from the windows.
+ *   unless it is scored here) from now − (24 h + lateness), with a consumer of its own;
+ *   meanwhile requests for those users get 503 NOT_READY with Retry-After (a forwarding
+ *   instance retries for a while) and input scoring of the partition waits. The changelog holds
+ *   every answer a dead owner gave: with shards, answers wait for the broker's ack (KafkaSink
+ *   ackBeforeAnswer). A lost partition's users are dropped from the windows.
  * - kafkajs implements the eager protocol only: every rebalance revokes all partitions for a
  *   moment (no cooperative rebalancing); ownership of unmoved partitions is kept across it.
  */
@@ -23,26 +27,64 @@ const { AssignerProtocol } = kafkajs;
 const ASSIGNER = 'scoregate-owner';
 const REFRESH_MS = 3000;
 
-/** Round-robin assignment with the member's HTTP address in its subscription userData. */
-export function ownerAssigner(advertisedUrl: () => string): PartitionAssigner {
+/** What a member says of itself in its subscription's userData. */
+interface MemberData {
+  url: string;
+  owned: number[];
+}
+
+export function memberData(userData: Buffer): MemberData {
+  try {
+    const d = JSON.parse(userData.toString('utf8')) as Partial<MemberData>;
+    return { url: typeof d.url === 'string' ? d.url : '', owned: Array.isArray(d.owned) ? d.owned.filter((p) => Number.isInteger(p)) : [] };
+  } catch {
+    return { url: '', owned: [] };
+  }
+}
+
+/**
+ * Sticky, even assignment of `partitions` to `members` (sorted ids, each with what it owns now):
+ * a member keeps its partitions up to its share (⌈n/m⌉ for the first n mod m members by id,
+ * ⌊n/m⌋ for the others), and the partitions left go to the members furthest below their share.
+ */
+export function stickyAssign(partitions: readonly number[], members: readonly { id: string; owned: readonly number[] }[]): Map<string, number[]> {
+  const ids = members.map((m) => m.id).sort();
+  const n = partitions.length;
+  const share = new Map(ids.map((id, i) => [id, Math.floor(n / ids.length) + (i < n % ids.length ? 1 : 0)]));
+  const out = new Map<string, number[]>(ids.map((id) => [id, []]));
+  const free = new Set(partitions);
+  // Members with more partitions today keep theirs first (fewer moves when shares shrink).
+  for (const m of [...members].sort((a, b) => b.owned.length - a.owned.length || (a.id < b.id ? -1 : 1))) {
+    const mine = out.get(m.id)!;
+    for (const p of [...m.owned].sort((a, b) => a - b)) {
+      if (mine.length >= share.get(m.id)!) break;
+      if (free.delete(p)) mine.push(p);
+    }
+  }
+  for (const p of [...free].sort((a, b) => a - b)) {
+    const id = ids.reduce((best, id) => (share.get(id)! - out.get(id)!.length > share.get(best)! - out.get(best)!.length ? id : best), ids[0]!);
+    out.get(id)!.push(p);
+  }
+  for (const a of out.values()) a.sort((x, y) => x - y);
+  return out;
+}
+
+/** The sticky assigner, with the member's HTTP address and its partitions in its subscription userData. */
+export function ownerAssigner(self: () => MemberData): PartitionAssigner {
   return ({ cluster }): Assigner => ({
     name: ASSIGNER,
     version: 1,
     async assign({ members, topics }) {
-      const ids = members.map((m) => m.memberId).sort();
-      const out = new Map<string, Record<string, number[]>>(ids.map((id) => [id, {}]));
-      let i = 0;
+      const assignment = new Map<string, Record<string, number[]>>(members.map((m) => [m.memberId, {}]));
       for (const topic of topics) {
-        const parts = cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId).sort((a, b) => a - b);
-        for (const p of parts) {
-          const a = out.get(ids[i++ % ids.length]!)!;
-          (a[topic] ??= []).push(p);
-        }
+        const parts = cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId);
+        const owned = members.map((m) => ({ id: m.memberId, owned: memberData(AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData ?? Buffer.alloc(0)).owned }));
+        for (const [id, ps] of stickyAssign(parts, owned)) if (ps.length > 0) assignment.get(id)![topic] = ps;
       }
-      return ids.map((memberId) => ({ memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: out.get(memberId)!, userData: Buffer.alloc(0) }) }));
+      return [...assignment].map(([memberId, a]) => ({ memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: a, userData: Buffer.alloc(0) }) }));
     },
     protocol({ topics }) {
-      return { name: ASSIGNER, metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(advertisedUrl()) }) };
+      return { name: ASSIGNER, metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify(self())) }) };
     },
   });
 }
@@ -99,7 +141,7 @@ export class Shards {
     const p = this.partitionOf(userId);
     if (this.owned.has(p)) return this.rebuilding.has(p) ? { kind: 'rebuilding' } : { kind: 'local' };
     const url = this.owners.get(p);
-    return url === undefined || url === this.opts.advertisedUrl() ? { kind: 'unknown' } : { kind: 'remote', url };
+    return url === undefined || url === '' || url === this.opts.advertisedUrl() ? { kind: 'unknown' } : { kind: 'remote', url };
   }
 
   /** Resolves when partition `p`'s windows may serve (immediately unless it is being rebuilt). */
@@ -109,7 +151,7 @@ export class Shards {
 
   /** Consumer options for the group member (its assigner). */
   consumerConfig(): { groupId: string; partitionAssigners: PartitionAssigner[] } {
-    return { groupId: this.opts.groupId, partitionAssigners: [ownerAssigner(this.opts.advertisedUrl)] };
+    return { groupId: this.opts.groupId, partitionAssigners: [ownerAssigner(() => ({ url: this.opts.advertisedUrl(), owned: [...this.owned] }))] };
   }
 
   /** Wires ownership to the consumer's group joins; call before consumer.run. */
@@ -176,7 +218,7 @@ export class Shards {
         const meta = AssignerProtocol.MemberMetadata.decode(m.memberMetadata);
         const asg = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
         if (meta === null || asg === null) continue;
-        const url = meta.userData.toString('utf8');
+        const url = memberData(meta.userData).url;
         for (const p of asg.assignment[this.opts.inputTopic] ?? []) owners.set(p, url);
       }
       if (owners.size > 0) this.owners = owners;

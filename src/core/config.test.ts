@@ -31,6 +31,15 @@ describe('configuration', () => {
     expect(r.stderr.split('\n').find((l) => l.startsWith('invalid configuration'))).toMatch(message);
   });
 
+  it('CLUSTER_SHARDS with credentials configured needs a CLUSTER_SECRET of 32 characters or more: the forward route is no open door', () => {
+    const env = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081', CLUSTER_SHARDS: 'true', AUTH_KEYS_FILE: '/etc/scoregate/keys.json' };
+    expect(() => loadConfig(env)).toThrow(/^invalid configuration: CLUSTER_SECRET /);
+    expect(() => loadConfig({ ...env, CLUSTER_SECRET: 'too-short' })).toThrow(/^invalid configuration: CLUSTER_SECRET /);
+    expect(loadConfig({ ...env, CLUSTER_SECRET: 'x'.repeat(32) }).clusterSecret).toHaveLength(32);
+    // Without credentials every route is as open as /v1/score (the gateway then listens on loopback only).
+    expect(loadConfig({ ...env, AUTH_KEYS_FILE: '' }).clusterShards).toBe(true);
+  });
+
   it("README's configuration table is the one the code generates", () => {
     const readme = readFileSync(`${REPO_ROOT}/README.md`, 'utf8');
     expect(readme).toContain(configTable());

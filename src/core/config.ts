@@ -129,6 +129,8 @@ export interface Config {
   kafkaScoreInput: boolean;
   clusterShards: boolean;
   clusterAdvertisedUrl: string;
+  clusterSessionTimeoutMs: number;
+  clusterSecret: string;
 }
 
 type Kind = 'int' | 'number' | 'string' | 'path' | 'enum' | 'bool';
@@ -189,7 +191,7 @@ export const SETTINGS = [
   s({ env: 'KAFKA_BROKERS', key: 'kafkaBrokers', kind: 'string', def: '', allowEmpty: true, doc: 'comma-separated Kafka bootstrap brokers; empty: embedded defaults (local files, windows fed by requests only)' }),
   s({ env: 'SCHEMA_REGISTRY_URL', key: 'schemaRegistryUrl', kind: 'string', def: '', allowEmpty: true, doc: 'Confluent-compatible schema registry URL (required with KAFKA_BROKERS), e.g. Apicurio\'s /apis/ccompat/v7' }),
   s({ env: 'KAFKA_CLIENT_ID', key: 'kafkaClientId', kind: 'string', def: 'scoregate', doc: 'Kafka client id' }),
-  s({ env: 'KAFKA_GROUP_ID', key: 'kafkaGroupId', kind: 'string', def: () => `scoregate-${hostname()}`, shown: 'scoregate-<hostname>', doc: 'consumer group of this instance (each instance reads every partition into its windows)' }),
+  s({ env: 'KAFKA_GROUP_ID', key: 'kafkaGroupId', kind: 'string', def: () => `scoregate-${hostname()}`, shown: 'scoregate-<hostname>', doc: 'consumer group: without shards, each instance\'s own (it reads every partition into its windows); with CLUSTER_SHARDS or KAFKA_SCORE_INPUT, the one group every instance shares' }),
   s({ env: 'TOPIC_TRANSACTIONS', key: 'topicTransactions', kind: 'string', def: 'financial-transactions', doc: 'transactions topic read into the windows (keyed by userId; Avro or JSON)' }),
   s({ env: 'TOPIC_USER_EVENTS', key: 'topicUserEvents', kind: 'string', def: 'user-events', doc: 'user-events topic read into the windows' }),
   s({ env: 'TOPIC_SCORED', key: 'topicScored', kind: 'string', def: 'transactions.scored', doc: 'scored events out (Avro, subject <topic>-value); also replayed into the windows on start' }),
@@ -263,7 +265,9 @@ export const SETTINGS = [
   s({ env: 'TOPIC_USER_EVENTS_PARTITIONS', key: 'topicUserEventsPartitions', kind: 'int', def: 12, min: 1, max: 10_000, doc: 'partitions of the user-events topic when created (the seed: 12); must divide the transactions topic\'s count' }),
   s({ env: 'TOPIC_AUDIT_PARTITIONS', key: 'topicAuditPartitions', kind: 'int', def: 12, min: 1, max: 10_000, doc: 'partitions of the audit topic when created (the seed\'s cluster default, 12)' }),
   s({ env: 'KAFKA_SCORE_INPUT', key: 'kafkaScoreInput', kind: 'bool', def: false, doc: 'score the transactions producers write to the transactions topic (at-least-once, deduped by transactionId; offsets committed after the scored event is acknowledged)' }),
-  s({ env: 'CLUSTER_SHARDS', key: 'clusterShards', kind: 'bool', def: false, doc: 'EXPERIMENTAL, not yet tested with several instances: join the one consumer group KAFKA_GROUP_ID shared by every instance: the transactions partitions assigned are the users this instance owns; requests for other users go to their owner' }),
+  s({ env: 'CLUSTER_SHARDS', key: 'clusterShards', kind: 'bool', def: false, doc: 'user-affine shards: join the one consumer group KAFKA_GROUP_ID shared by every instance; the transactions partitions assigned are the users this instance owns (their windows only); requests for other users are forwarded to their owner (README: Scale-out)' }),
+  s({ env: 'CLUSTER_SESSION_TIMEOUT_MS', key: 'clusterSessionTimeoutMs', kind: 'int', def: 10_000, min: 6000, max: 300_000, doc: 'with CLUSTER_SHARDS: how long the group waits for a silent instance (crashed, partitioned) before its partitions move to the others; its users get 503 NOT_READY meanwhile' }),
+  s({ env: 'CLUSTER_SECRET', key: 'clusterSecret', kind: 'string', def: '', allowEmpty: true, doc: 'with CLUSTER_SHARDS and credentials configured (AUTH_*): the bearer token instances present to each other on the forward route (POST /v1/cluster/score), the same on every instance; required then' }),
   s({ env: 'CLUSTER_ADVERTISED_URL', key: 'clusterAdvertisedUrl', kind: 'string', def: '', allowEmpty: true, doc: 'this instance\'s HTTP address as other instances reach it (advertised through the consumer group); empty: http://HOST:PORT as listening' }),
 ] as const;
 
@@ -357,6 +361,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if ((config.kafkaScoreInput || config.clusterShards) && config.kafkaBrokers === '') {
     throw new ConfigError(config.kafkaScoreInput ? 'KAFKA_SCORE_INPUT' : 'CLUSTER_SHARDS', 'needs KAFKA_BROKERS');
+  }
+  // The forward route scores for any caller the first instance let in: with credentials on, it
+  // takes only the instances' shared secret (never an open door beside /v1/score).
+  const credentials = config.authKeysFile !== '' || config.authJwksUrl !== '' || config.authJwksFile !== '';
+  if (config.clusterShards && credentials && config.clusterSecret.length < 32) {
+    throw new ConfigError('CLUSTER_SECRET', 'with CLUSTER_SHARDS and credentials configured (AUTH_*), set a shared secret of at least 32 characters for the forward route between instances');
   }
   return config;
 }

@@ -23,6 +23,8 @@ export interface Sampler {
   admissionLimit?: () => number;
   rememberedAnswers?: () => number;
   ready?: () => boolean;
+  /** With CLUSTER_SHARDS: partitions this instance owns, and those of them being rebuilt. */
+  clusterPartitions?: () => { owned: number; rebuilding: number } | undefined;
 }
 
 export class Metrics {
@@ -97,6 +99,8 @@ export class Metrics {
   readonly spoolCorrupt = new Counter({ name: 'scoregate_spool_corrupt_records_total', help: 'Spool records that could not be opened (tag mismatch: tampered or damaged; unknown key) and were skipped, by code', labelNames: ['code'] as const, registers: [this.registry] });
   readonly spoolMaxBytes = new Gauge({ name: 'scoregate_spool_max_bytes', help: 'SPOOL_MAX_BYTES: the pending bytes at which the spool is full (alerts divide pending bytes by it)', registers: [this.registry] });
   readonly ready = new Gauge({ name: 'scoregate_ready', help: '1 when /readyz answers 200 (model warmed, Kafka caught up, sink accepting), else 0', registers: [this.registry], collect: () => { if (this.sampler?.ready) this.ready.set(this.sampler.ready() ? 1 : 0); } });
+  readonly clusterPartitions = new Gauge({ name: 'scoregate_cluster_partitions', help: 'With CLUSTER_SHARDS: transactions partitions this instance owns (state="owned"; its users) and those of them whose windows are being rebuilt (state="rebuilding")', labelNames: ['state'] as const, registers: [this.registry], collect: () => { const p = this.sampler?.clusterPartitions?.(); if (p !== undefined) { this.clusterPartitions.set({ state: 'owned' }, p.owned); this.clusterPartitions.set({ state: 'rebuilding' }, p.rebuilding); } } });
+  readonly clusterForwarded = new Counter({ name: 'scoregate_cluster_forwarded_total', help: 'With CLUSTER_SHARDS: requests sent on to their user\'s owner, by outcome (answered, refused: the owner\'s error, unavailable: 503 after the forward\'s wait)', labelNames: ['outcome'] as const, registers: [this.registry] });
   readonly wsConnections = new Gauge({ name: 'scoregate_ws_connections', help: 'Open WebSocket connections', registers: [this.registry] });
   readonly replays = new Counter({ name: 'scoregate_idempotent_replays_total', help: 'Retries answered with the remembered answer of an earlier request (not scored or counted again), by source', labelNames: ['source'] as const, registers: [this.registry] });
   readonly fallbacks = new Counter({ name: 'scoregate_fallback_total', help: 'Answers given by the fallback rule model instead of the model, by reason (deadline, inference_failed, queue_full, model_unavailable)', labelNames: ['reason'] as const, registers: [this.registry] });

@@ -62,9 +62,10 @@ export class Exchange {
   /**
    * Writes status and body (JSON text, or bytes for a binary answer), corked (one syscall), unless the client went away or an answer
    * was already written. `close` ends the connection too (when the rest of the body is not
-   * worth reading). `header`/`value` add one header (Retry-After, Idempotent-Replayed).
+   * worth reading). `header`/`value` add one header (Retry-After, Idempotent-Replayed), and
+   * `header2`/`value2` a second (Scoregate-Owner).
    */
-  send(status: number, body: RecognizedString, close = false, contentType = 'application/json', header: string | null = null, value = ''): void {
+  send(status: number, body: RecognizedString, close = false, contentType = 'application/json', header: string | null = null, value = '', header2: string | null = null, value2 = ''): void {
     if (this.aborted || this.done) return;
     this.done = true;
     const l = this.limiter;
@@ -75,6 +76,7 @@ export class Exchange {
     this.res.cork(() => {
       this.res.writeStatus(statusLine(status)).writeHeader('content-type', contentType);
       if (header !== null) this.res.writeHeader(header, value);
+      if (header2 !== null) this.res.writeHeader(header2, value2);
       this.res.end(body, close);
     });
   }

@@ -35,11 +35,14 @@ export interface ScoreRouteOptions {
   observe: (route: 'score' | 'batch', status: number, seconds: number) => void;
   /** The cluster's forwarding route (src/cluster/forward.ts): requests sent on by another instance. */
   forwarded?: boolean;
+  /** With CLUSTER_SHARDS: this instance's address, named in Scoregate-Owner on the answers it scores itself. */
+  self?: () => string;
 }
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
 const BUDGET_HEADER = 'request-budget-ms';
 const REPLAYED_HEADER = 'idempotent-replayed';
+const OWNER_HEADER = 'scoregate-owner';
 
 function parseJson(text: string): unknown {
   try {
@@ -168,7 +171,9 @@ export function scoreRoute(scorer: Scorer, opts: ScoreRouteOptions): (res: HttpR
   return jsonRoute(scorer, opts, 'score', (ex, body, text, budgetMs, explain) => {
     scorer.score(body, contextOf(ex, budgetMs, () => text, explain, opts.forwarded)).then(
       (a: Answer) => {
-        ex.send(200, a.body, false, 'application/json', a.replayed ? REPLAYED_HEADER : null, 'true');
+        // The owner that answered: another instance (forwarded), or this one.
+        const owner = opts.self === undefined ? null : (a.owner ?? opts.self());
+        ex.send(200, a.body, false, 'application/json', a.replayed ? REPLAYED_HEADER : null, 'true', owner === null ? null : OWNER_HEADER, owner ?? '');
         opts.observe('score', 200, ex.elapsedMs() / 1000);
       },
       (err: unknown) => {

@@ -40,6 +40,8 @@ export interface Answer {
   body: string;
   /** True when this is a replay of an earlier answer. */
   replayed: boolean;
+  /** With CLUSTER_SHARDS: the owner that answered, when it is another instance (src/cluster/). */
+  owner?: string;
 }
 
 interface Remembered {

@@ -9,6 +9,7 @@
  * timestamp) and replayed; `caughtUp` turns true once each partition reached the high
  * watermark it had at start, which is when /readyz may say ready.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../core/log.js';
@@ -47,14 +48,6 @@ export interface FeedOptions {
   rebuilding?: (userId: string) => boolean;
 }
 
-interface Rewind {
-  start: number;
-  target: number;
-  /** The consumer has come back to `start` (an in-flight batch may still hold later offsets). */
-  restarted: boolean;
-  resolve: () => void;
-}
-
 type Target = Map<string, number>; // "topic:partition" → offset to reach
 
 export class FeatureFeed {
@@ -64,7 +57,8 @@ export class FeatureFeed {
   readonly caughtUpPromise: Promise<void>;
   caughtUp = false;
   consumed = 0;
-  private readonly rewinds = new Map<string, Rewind>();
+  /** Rebuilds under way (rewind): the ids they read are forgotten when none is. */
+  private rebuilds = 0;
   /** Ids read during rebuilds: a rebuilt user counts each id once, whatever the seen set held. */
   private readonly rebuildSeen = new Set<string>();
 
@@ -133,7 +127,6 @@ export class FeatureFeed {
     const key = `${topic}:${batch.partition}`;
     for (const m of batch.messages) {
       if (m.value !== null) await this.ingest(topic, m.value);
-      if (this.rewinds.size > 0) this.rewound(key, Number(m.offset));
       const target = this.remaining.get(key);
       if (target !== undefined && Number(m.offset) >= target) {
         this.remaining.delete(key);
@@ -144,50 +137,76 @@ export class FeatureFeed {
     await heartbeat();
   }
 
-  private rewound(key: string, offset: number): void {
-    const r = this.rewinds.get(key);
-    if (r === undefined) return;
-    if (!r.restarted) {
-      if (offset > r.start) return;
-      r.restarted = true;
-    }
-    if (offset >= r.target) {
-      this.rewinds.delete(key);
-      if (this.rewinds.size === 0) this.rebuildSeen.clear();
-      r.resolve();
-    }
-  }
-
   /**
-   * Reads `parts` again from "now minus the lookback" (a shard gained them in a rebalance);
-   * resolves once each reached the high watermark it has now.
+   * Reads `parts` again from "now minus the lookback" up to the high watermark each has now (a
+   * shard gained them in a rebalance), with a consumer of its own that lives for this rebuild:
+   * seeking the running feed's consumer raced kafkajs' own offset resolution (a batch in flight
+   * when the seek landed could move the position past it, and part of a partition was never
+   * read again; found by the shards test's gateway kill). The running feed keeps reading new
+   * records meanwhile; both count each id once (rebuildSeen).
    */
   async rewind(parts: { topic: string; partition: number }[]): Promise<void> {
-    const c = this.consumer;
-    if (c === null || parts.length === 0) return;
+    if (this.consumer === null || parts.length === 0) return;
+    const plan = new Map<string, { start: number; target: number }>();
     const admin = this.kafka.admin();
     await admin.connect();
-    const waits: Promise<void>[] = [];
     try {
       const since = Date.now() - this.opts.lookbackMs;
       for (const topic of new Set(parts.map((p) => p.topic))) {
         const wanted = new Set(parts.filter((p) => p.topic === topic).map((p) => p.partition));
         const from = await admin.fetchTopicOffsetsByTimestamp(topic, since);
-        const ends = await admin.fetchTopicOffsets(topic);
-        for (const e of ends) {
+        for (const e of await admin.fetchTopicOffsets(topic)) {
           if (!wanted.has(e.partition)) continue;
           const high = Number(e.high);
           const f = Number(from.find((x) => x.partition === e.partition)?.offset ?? high);
           const start = f < 0 ? high : f;
-          if (high <= start) continue;
-          waits.push(new Promise<void>((resolve) => this.rewinds.set(`${topic}:${e.partition}`, { start, target: high - 1, restarted: false, resolve })));
-          c.seek({ topic, partition: e.partition, offset: String(start) });
+          if (high > start) plan.set(`${topic}:${e.partition}`, { start, target: high - 1 });
         }
       }
     } finally {
       await admin.disconnect();
     }
-    await Promise.all(waits);
+    if (plan.size === 0) return;
+    const planned = [...plan].map(([k, p]) => `${k}@${p.start}..${p.target + 1}`);
+    this.rebuilds++;
+    const c = this.kafka.consumer({ groupId: `${this.opts.groupId}.rebuild.${randomUUID().slice(0, 8)}`, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100, retry: { retries: 10 } });
+    let records = 0;
+    try {
+      const left = new Map([...plan].map(([k, p]) => [k, p.target]));
+      let done: () => void = () => undefined;
+      const finished = new Promise<void>((r) => (done = r));
+      await c.connect();
+      await c.subscribe({ topics: [...new Set(parts.map((p) => p.topic))], fromBeginning: false });
+      await c.run({
+        autoCommit: false,
+        eachBatch: async ({ batch, heartbeat }) => {
+          const key = `${batch.topic}:${batch.partition}`;
+          const target = left.get(key);
+          // A partition not rebuilt, or done; or a fetch from before the seek landed (from the end).
+          if (target === undefined || Number(batch.messages[0]?.offset ?? Infinity) > target) return;
+          for (const m of batch.messages) {
+            if (Number(m.offset) > target) break;
+            if (m.value !== null) await this.ingest(batch.topic, m.value);
+            records++;
+          }
+          if (Number(batch.messages.at(-1)?.offset ?? -1) >= target) {
+            left.delete(key);
+            if (left.size === 0) done();
+          }
+          await heartbeat();
+        },
+      });
+      // Applied before its first fetch (as the feed's start-up seeks are).
+      for (const [k, p] of plan) {
+        const i = k.lastIndexOf(':');
+        c.seek({ topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: String(p.start) });
+      }
+      await finished;
+      this.log.info('feed rewound', { partitions: planned, records });
+    } finally {
+      await c.disconnect().catch(() => undefined);
+      if (--this.rebuilds === 0) this.rebuildSeen.clear();
+    }
   }
 
   /** A record's value decoded (Avro through the registry, or JSON), amounts as decimal text. */
@@ -215,7 +234,8 @@ export class FeatureFeed {
         return 'not_owned';
       }
       let again = false;
-      if (o.rebuilding !== undefined && o.rebuilding(tx.userId)) {
+      const rebuilt = o.rebuilding !== undefined && o.rebuilding(tx.userId);
+      if (rebuilt) {
         again = this.rebuildSeen.has(tx.transactionId);
         if (!again) {
           this.rebuildSeen.add(tx.transactionId);
@@ -227,7 +247,8 @@ export class FeatureFeed {
       else {
         // The windows keep merchantIds as the scorer does: protected (a card number never in clear).
         const merchantId = tx.merchantId === null ? null : protectTransaction(tx).transaction.merchantId;
-        outcome = this.engine.ingest(merchantId === tx.merchantId ? tx : { ...tx, merchantId }, !this.caughtUp);
+        // A replay (the start-up one, or a rebuilt user's: two consumers at once) takes any order.
+        outcome = this.engine.ingest(merchantId === tx.merchantId ? tx : { ...tx, merchantId }, !this.caughtUp || rebuilt);
       }
       const answers = this.opts.answers;
       if (answers !== undefined && topic === this.opts.scoredTopic) {

@@ -2,8 +2,8 @@
  * The Kafka sink: scored events to `transactions.scored` (key userId) and dead letters to
  * `transactions.dlq`, Avro in the Confluent wire format. Every event goes into the durable
  * spool first (encoding is the only work on the request path); a sender loop moves the spool
- * to the broker in batches with an idempotent producer and acks=all, in order, committing the
- * spool's cursor after each acknowledged batch. While the broker is down the spool grows (up to
+ * to the broker in batches with acks=all, in order, committing the spool's cursor after each
+ * acknowledged batch (a failed batch is sent again whole, by a new producer). While the broker is down the spool grows (up to
  * SPOOL_MAX_BYTES, after which the gateway refuses to score rather than lose events) and drains
  * when it returns. At-least-once: a batch whose acknowledgement was lost is sent again, so
  * consumers dedupe by transactionId.
@@ -27,6 +27,14 @@ export interface KafkaSinkOptions {
   topicAudit: string;
   batchMax: number;
   lingerMs: number;
+  /**
+   * With CLUSTER_SHARDS: `scored` resolves once the broker acknowledged the event, not when it
+   * is in the spool, so every answer a user's windows counted is in transactions.scored before
+   * the answer leaves, and a new owner rebuilding the user after a crash reads all of it (the
+   * shards test's gateway SIGKILL found answers scored on windows missing the dead owner's
+   * last, still spooled, events).
+   */
+  ackBeforeAnswer?: boolean;
 }
 
 export class KafkaSink implements EventSink {
@@ -58,15 +66,25 @@ export class KafkaSink implements EventSink {
    * the broker (acks=all): what the Kafka input waits for before committing its offsets.
    */
   acknowledged(): Promise<void> {
-    const seq = this.appended;
+    return this.ackOf(this.appended);
+  }
+
+  /** Resolves once the broker acknowledged the first `seq` records appended. */
+  private ackOf(seq: number): Promise<void> {
     if (this.acked >= seq) return Promise.resolve();
-    return new Promise((resolve) => this.ackWaiters.push({ seq, resolve }));
+    return new Promise((resolve) => {
+      // Kept in seq order (ack() resolves from the front); callers mostly come in order.
+      const w = this.ackWaiters;
+      let i = w.length;
+      while (i > 0 && w[i - 1]!.seq > seq) i--;
+      w.splice(i, 0, { seq, resolve });
+    });
   }
 
   private ack(n: number): void {
     this.acked += n;
     const w = this.ackWaiters;
-    // Waiters are pushed in increasing seq order.
+    // Waiters are kept in increasing seq order (ackOf).
     while (w.length > 0 && w[0]!.seq <= this.acked) w.shift()!.resolve();
   }
 
@@ -78,12 +96,16 @@ export class KafkaSink implements EventSink {
     return !this.spool.full;
   }
 
-  /** Resolves once the event is durable in the spool (the answer waits for this, not for Kafka). */
+  /**
+   * Resolves once the event is durable in the spool (the answer waits for this, not for Kafka),
+   * or with ackBeforeAnswer once the broker acknowledged it.
+   */
   scored(ev: ScoredEvent): Promise<void> {
     const durable = this.spool.appendDurable(TOPIC_SCORED, ev.transaction.userId, encodeWire(scoredType, this.ids.scored, scoredRecord(ev)));
-    this.appended++; // after: an append that throws added nothing
+    const seq = ++this.appended; // after: an append that throws added nothing
     this.poke();
-    return durable;
+    if (this.opts.ackBeforeAnswer !== true) return durable;
+    return durable.then(() => this.ackOf(seq));
   }
 
   deadLetter(dl: DeadLetter): void {
@@ -110,7 +132,13 @@ export class KafkaSink implements EventSink {
 
   private async connect(): Promise<Producer> {
     if (this.producer !== null) return this.producer;
-    const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
+    // No retries inside kafkajs: its retry of a multi-broker send skips brokers that answered
+    // the first attempt, so records of a partition whose leader moved to one of them were never
+    // sent while the send resolved (kafkajs PR #1798; the shards test's broker SIGKILL lost
+    // acknowledged events this way). A failed batch is sent again whole by a new producer
+    // (at-least-once, as before); kafkajs' idempotent producer requires internal retries, so it
+    // is off.
+    const p = this.kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: true, retry: { retries: 0 } });
     await p.connect();
     this.producer = p;
     return p;
