@@ -7,7 +7,7 @@ import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } 
 import { join } from 'node:path';
 import type { RecordCipher } from './cipher.js';
 import type { DeadLetter, EventSink, ScoredEvent } from './events.js';
-import { lineageRecord } from './lineage.js';
+import { scoredJson } from './scored-json.js';
 
 class RotatingFile {
   private stream: WriteStream;
@@ -43,9 +43,40 @@ class RotatingFile {
   private frames: Buffer[] = [];
   /** Writers of this turn's batch waiting for it to reach the file. */
   private batchWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** Events of this turn not yet encoded (writeDurableLater), with their waiters. */
+  private later: unknown[] = [];
+  private laterWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private encodeLater: ((item: any) => string | Buffer) | null = null; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+  private get empty(): boolean {
+    return this.batch === '' && this.frames.length === 0 && this.later.length === 0;
+  }
+
+  /** Encodes the turn's deferred events into the batch; one that fails to encode fails alone. */
+  private encodePending(): void {
+    const items = this.later;
+    const ws = this.laterWaiters;
+    this.later = [];
+    this.laterWaiters = [];
+    const encode = this.encodeLater!;
+    for (let i = 0; i < items.length; i++) {
+      let line: string | Buffer;
+      try {
+        line = encode(items[i]);
+      } catch (err) {
+        ws[i]!.reject(err as Error);
+        continue;
+      }
+      if (typeof line === 'string') this.batch += line;
+      else this.frames.push(line);
+      this.batchWaiters.push(ws[i]!);
+    }
+  }
+
   // One stream write per event-loop turn, not one per event (the profile showed per-event
   // writes as the largest single cost of the embedded sink).
   private readonly flushBatch = (): void => {
+    if (this.later.length > 0) this.encodePending();
     const text: string | Buffer = this.frames.length > 0 ? Buffer.concat(this.frames) : this.batch;
     if (text.length === 0) return; // already flushed by close()
     this.batch = '';
@@ -72,7 +103,7 @@ class RotatingFile {
   };
 
   write(line: string | Buffer): void {
-    if (this.batch === '' && this.frames.length === 0) setImmediate(this.flushBatch);
+    if (this.empty) setImmediate(this.flushBatch);
     if (typeof line === 'string') this.batch += line;
     else this.frames.push(line);
   }
@@ -81,6 +112,18 @@ class RotatingFile {
   writeDurable(line: string | Buffer): Promise<void> {
     this.write(line);
     return new Promise<void>((resolve, reject) => this.batchWaiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Like writeDurable, encoding `item` only when the turn's batch is written (after every
+   * request of the turn has gone its way): the encoding leaves the request's own path, and a
+   * turn's events are printed in one loop. `encode` must be the same function for every call.
+   */
+  writeDurableLater<T>(item: T, encode: (item: T) => string | Buffer): Promise<void> {
+    if (this.empty) setImmediate(this.flushBatch);
+    this.encodeLater = encode;
+    this.later.push(item);
+    return new Promise<void>((resolve, reject) => this.laterWaiters.push({ resolve, reject }));
   }
 
   private rotate(): void {
@@ -92,7 +135,7 @@ class RotatingFile {
   }
 
   async close(): Promise<void> {
-    if (this.batch !== '' || this.frames.length > 0) this.flushBatch();
+    if (!this.empty) this.flushBatch();
     await new Promise<void>((resolve) => this.stream.end(resolve));
     await Promise.all(this.pending);
   }
@@ -119,9 +162,15 @@ export class FileSink implements EventSink {
   }
 
   private encode(obj: unknown): string | Buffer {
-    const line = JSON.stringify(obj) + '\n';
+    return this.seal(JSON.stringify(obj) + '\n');
+  }
+
+  private seal(line: string): string | Buffer {
     return this.cipher === null ? line : this.cipher.sealFrame(Buffer.from(line));
   }
+
+  /** A scored event's line: the event with its lineage as the seed's record (sink/scored-json.ts). */
+  private readonly encodeScored = (ev: ScoredEvent): string | Buffer => this.seal(scoredJson(ev) + '\n');
 
   accepting(): boolean {
     return this.scoredFile.failure === null && this.dlqFile.failure === null;
@@ -129,7 +178,8 @@ export class FileSink implements EventSink {
 
   scored(ev: ScoredEvent): Promise<void> {
     // The lineage goes out as the seed's record (the event holds the scorer's raw measurements).
-    return this.scoredFile.writeDurable(this.encode({ ...ev, lineage: lineageRecord(ev) }));
+    // Encoded when the turn's batch is written, still before the answer (it waits for the write).
+    return this.scoredFile.writeDurableLater(ev, this.encodeScored);
   }
 
   deadLetter(dl: DeadLetter): void {
