@@ -76,14 +76,14 @@ export async function validateCandidate(
  */
 async function explainerFor(dir: string, onnxPath: string, golden: GoldenSet, scores: Float32Array): Promise<Explainer | string> {
   let ex: Explainer;
+  let margins: Float64Array;
   try {
-    ex = await Explainer.load(dir, onnxPath);
+    ({ explainer: ex, margins } = await Explainer.loadWithMargins(dir, onnxPath, golden.rows, golden.n));
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }
-  const F = golden.rows.length / golden.n;
   for (let r = 0; r < golden.n; r++) {
-    const s = ex.score(ex.shap.margin(golden.rows, r * F));
+    const s = ex.score(margins[r]!);
     if (!(Math.abs(s - scores[r]!) <= 1e-5)) return `the tree ensemble read from the ONNX file scores golden row ${r + 1} ${s}, the model ${scores[r]}`;
   }
   return ex;
