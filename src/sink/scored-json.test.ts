@@ -14,6 +14,7 @@ function rng(seed: number): () => number {
   return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
 }
 
+const MODEL_REF = Object.freeze({ name: 'fraud-detector', version: 'a2d93111f7bf' });
 const NASTY = ['plain', 'a"quote', 'back\\slash', 'tab\there', 'ünïcödé', '😀', '\u2028', 'jane.doe@example.com', '4111 1111 1111 1111', '+44 20 7946 0958', 'DE89370400440532013000', ''];
 
 function event(r: () => number, i: number): ScoredEvent {
@@ -42,7 +43,7 @@ function event(r: () => number, i: number): ScoredEvent {
     transaction: prot.transaction,
     score: r(),
     riskCategory: pick(['LOW', 'MEDIUM', 'HIGH'] as const),
-    model: { name: 'fraud-detector', version: pick(['1', 'a2d93111f7bf']) },
+    model: r() < 0.5 ? MODEL_REF : { name: 'fraud-detector', version: pick(['1', 'a2d93111f7bf']) }, // a pool's frozen modelRef, or not
     quality: { score: quality.score, flags: quality.flags },
     source: pick(['http', 'ws', 'kafka', 'cli'] as const),
     receivedAt: 1_795_000_000_000 + i,

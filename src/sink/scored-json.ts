@@ -65,6 +65,10 @@ export function scoredJson(ev: ScoredEvent): string {
     if (k === 'lineage') j = lineageJson(ev);
     else if (k === 'features' && v instanceof LoggedFeatures) j = featuresJson(v);
     else if (k === 'classification' && v !== null && typeof v === 'object' && plainClassification(v)) j = classificationJson(v);
+    else if (typeof v === 'number') j = Number.isFinite(v) ? String(v) : 'null';
+    else if (v === null) j = 'null';
+    // The model reference is the pool's frozen object, the same for every event it scores.
+    else if (typeof v === 'object' && Object.isFrozen(v)) j = cached(v);
     else j = JSON.stringify(v);
     if (j === undefined) continue; // undefined and functions are left out, as JSON.stringify does
     out += (first ? '' : ',') + key(k) + j;
