@@ -14,11 +14,26 @@ export function roundMs(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
+// A pool's model reference is one frozen object for every answer it gives: printed once.
+const frozenText = new WeakMap<object, string>();
+function modelJson(m: ScoredEvent['model']): string {
+  let s = frozenText.get(m);
+  if (s === undefined) {
+    s = `{"name":${JSON.stringify(m.name)},"version":${JSON.stringify(m.version)}}`;
+    if (Object.isFrozen(m)) frozenText.set(m, s);
+  }
+  return s;
+}
+/** Most answers carry no flag. */
+function flagsJson(f: readonly string[]): string {
+  return f.length === 0 ? '[]' : JSON.stringify(f);
+}
+
 export function resultJson(ev: ScoredEvent): string {
   return (
     `{"transactionId":${JSON.stringify(ev.transaction.transactionId)},"score":${ev.score},"riskCategory":"${ev.riskCategory}",` +
-    `"model":{"name":${JSON.stringify(ev.model.name)},"version":${JSON.stringify(ev.model.version)}},` +
-    `"quality":{"score":${ev.quality.score},"flags":${JSON.stringify(ev.quality.flags)}}` +
+    `"model":${modelJson(ev.model)},` +
+    `"quality":{"score":${ev.quality.score},"flags":${flagsJson(ev.quality.flags)}}` +
     (ev.fallback === null ? '' : `,"fallback":true,"fallbackReason":"${ev.fallback}"`) +
     (ev.explanationInAnswer === true ? `,"explanation":${explanationJson(ev.explanation ?? null)}` : '') +
     `,"tookMs":${ev.tookMs}}`
