@@ -34,6 +34,14 @@ describe('loadtest smoke', () => {
     expect(md).toContain('## Saturation with wrk');
     for (const t of ['(a) uWS echo', '(b) scoregate']) expect(md).toMatch(new RegExp(`\\| ${t.replace(/[()]/g, '\\$&')} \\| /v1/score \\| [\\d,]+ \\|`));
     expect(md).toContain('## Goals (issue 11)');
+    // Issue 11's letter: each run reports the generator's CPU beside the target's and marks the
+    // generator-bound ones; the 5000 req/s goal is a median of repeated runs; the WebSocket
+    // figure is set against the echo's WebSocket in the same run.
+    expect(md).toContain('| wrk CPU % | target CPU % | other % | generator |');
+    expect(md).toMatch(/\| \(a\) uWS echo \| \/v1\/score \|.*\| (ok|\*\*bound\*\*) \|/);
+    expect(md).toContain('| target | run | server CPU % | generator CPU % |');
+    expect(md).toMatch(/server p99 ≤ 2 ms at \d+ req\/s \(median of \d+\) \| [\d.]+ ms \(runs: /);
+    expect(md).toMatch(/WebSocket ≥ 30k scored msg\/s on one connection \| [\d,]+ results\/s, window \d+; echo [\d,]+ msg\/s: [\d.]+×/);
     // The overload runs happened: a baseline and both multiples, each with its row, and the goal stated.
     expect(md).toContain('## Overload: (b) scoregate');
     for (const run of ['unloaded 500 req/s', '3×S', '10×S']) expect(md).toMatch(new RegExp(`\\| ${run.replace(/[()]/g, '\\$&')} \\| [\\d,]+ \\| [\\d,]+`));
