@@ -40,3 +40,17 @@ describe('Deadlines: many waits on one timer', () => {
     expect(fired).toEqual([1, 2]);
   });
 });
+
+describe('Deadlines and the process', () => {
+  it('holds a timer only while a deadline waits', () => {
+    const q = new Deadlines();
+    const timer = (): unknown => (q as unknown as { timer: unknown }).timer;
+    const a = q.after(1000, () => undefined, 0);
+    const b = q.after(1000, () => undefined, 0);
+    expect(timer()).not.toBeNull();
+    q.cancel(a);
+    expect(timer()).not.toBeNull();
+    q.cancel(b);
+    expect(timer()).toBeNull();
+  });
+});

@@ -55,6 +55,12 @@ export class Deadlines {
     if (h === q.length) {
       this.q = [];
       this.head = 0;
+      // Nothing waits: the timer goes too (it holds the process open, as each wait's own timer did).
+      if (this.timer !== null) {
+        clearTimeout(this.timer);
+        this.timer = null;
+        this.armedAt = Infinity;
+      }
     } else if (h > 1024 && h * 2 > q.length) {
       this.q = q.slice(h);
       this.head = 0;
@@ -73,7 +79,6 @@ export class Deadlines {
     this.armedAt = at;
     // setTimeout rounds down to whole ms and may fire a little early: ceil, and expire() re-arms when early.
     this.timer = setTimeout(this.onTimer, Math.max(1, Math.ceil(at - this.now())));
-    this.timer.unref();
   }
 
   private expire(): void {
