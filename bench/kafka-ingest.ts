@@ -1,0 +1,434 @@
+/**
+ * Kafka ingest into the feature windows (issue 12, "Benchmarks"): events/s from a real broker
+ * through the real feed (src/kafka/feed.ts → registry decode → parse → src/features/engine.ts),
+ * and the rebuild after a rebalance (FeatureFeed.rewind of every partition, the path
+ * src/cluster/cluster.ts rebuild() takes), per million events.
+ *
+ * Before anything is timed: a single-node KRaft Kafka and Apicurio start on free loopback ports
+ * (scripts/services/up.sh, the scripts scripts/services/services.ts drives; or the running pair
+ * in KAFKA_BROKERS and SCHEMA_REGISTRY_URL), a fresh topic of --partitions partitions is made
+ * and --events Avro records (Confluent framing, a registered schema, keyed by userId) are
+ * produced, plus the known sequence of test/support/sequence.ts.
+ *
+ * Timed:
+ *   ingest  — a fresh FeatureFeed from start() to caughtUp (group join, offsets for the
+ *             lookback, fetch, decode, windows), with the first record's time beside it;
+ *   rebuild — every user dropped (a shard that lost and regained them), then feed.rewind of
+ *             every partition until each is back at its high watermark.
+ * Checked after each: every user's window equals what was produced (all events of the user in
+ * offset order), and the known sequence's users equal the oracle's (test/support/oracle.ts).
+ * Then one more rebuild under the V8 profiler (figures above are taken without it): its top
+ * self-time frames go into the results.
+ *
+ *   npm run build && node dist/bench/kafka-ingest.js              # 1M events, writes bench/results-ingest.md
+ *   node dist/bench/kafka-ingest.js --quick                        # 20k events, prints only (CI smoke)
+ *   options: --events N --users N --partitions N --out FILE --no-profile
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { cpus, loadavg, totalmem, release, platform } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import avro from 'avsc';
+import { Kafka, logLevel } from 'kafkajs';
+import { loadConfig, REPO_ROOT } from '../src/core/config.js';
+import { Logger } from '../src/core/log.js';
+import { Metrics } from '../src/core/metrics.js';
+import { FeatureEngine } from '../src/features/engine.js';
+import { decimalBytes, encodeWire } from '../src/kafka/avro.js';
+import { FeatureFeed } from '../src/kafka/feed.js';
+import { Registry } from '../src/kafka/registry.js';
+import { parseTransaction } from '../src/quality/parse.js';
+import { Random } from '../src/synth/random.js';
+import { ScoreOracle } from '../test/support/oracle.js';
+import { knownSequence } from '../test/support/sequence.js';
+
+const run = promisify(execFile);
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? def : Number(process.argv[i + 1]);
+}
+const quick = process.argv.includes('--quick');
+const EVENTS = arg('events', quick ? 20_000 : 1_000_000);
+const USERS = arg('users', Math.max(1, Math.round(EVENTS / 10)));
+const PARTITIONS = arg('partitions', 12);
+const outIdx = process.argv.indexOf('--out');
+const OUT = outIdx >= 0 ? process.argv[outIdx + 1]! : quick ? null : join(REPO_ROOT, 'bench/results-ingest.md');
+const PROFILE = !process.argv.includes('--no-profile');
+
+/** The seed's FinancialTransaction, with the optional merchantId and channel the API takes. */
+const INPUT_SCHEMA = {
+  type: 'record',
+  name: 'FinancialTransaction',
+  namespace: 'com.fintech.events',
+  fields: [
+    { name: 'transactionId', type: 'string' },
+    { name: 'userId', type: 'string' },
+    { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 18, scale: 2 } },
+    { name: 'currency', type: 'string' },
+    { name: 'timestamp', type: { type: 'long', logicalType: 'timestamp-millis' } },
+    { name: 'metadata', type: { type: 'map', values: 'string' }, default: {} },
+    { name: 'merchantId', type: ['null', 'string'], default: null },
+    { name: 'channel', type: ['null', 'string'], default: null },
+  ],
+} as const;
+
+interface Services {
+  brokers: string;
+  registryUrl: string;
+  stop(): Promise<void>;
+}
+
+/** The running pair from the environment, or a fresh pair from scripts/services/up.sh. */
+async function services(): Promise<Services> {
+  const brokers = process.env['KAFKA_BROKERS'];
+  const registryUrl = process.env['SCHEMA_REGISTRY_URL'];
+  if (brokers && registryUrl) return { brokers, registryUrl, stop: async () => undefined };
+  const dir = join(REPO_ROOT, '.cache/services', `bench-ingest-${process.pid}`);
+  const env = { ...process.env, SERVICES_DIR: dir, SERVICES_FRESH: '1', KAFKA_HEAP_OPTS: '-Xms512m -Xmx1g' };
+  const script = (name: string, ...args: string[]) => run('bash', [join(REPO_ROOT, 'scripts/services', name), ...args], { cwd: REPO_ROOT, env, maxBuffer: 1 << 24 });
+  const kill = (): void => {
+    // Never leave the JVMs behind if this process ends early.
+    try {
+      execFileSync('bash', [join(REPO_ROOT, 'scripts/services/down.sh'), '--clean'], { cwd: REPO_ROOT, env, stdio: 'ignore' });
+    } catch {
+      // already down
+    }
+  };
+  process.once('exit', kill);
+  await script('up.sh');
+  const vars = new Map<string, string>();
+  for (const line of readFileSync(join(dir, 'env'), 'utf8').split('\n')) {
+    const m = /^export ([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m !== null) vars.set(m[1]!, m[2]!);
+  }
+  return {
+    brokers: vars.get('KAFKA_BROKERS')!,
+    registryUrl: vars.get('SCHEMA_REGISTRY_URL')!,
+    stop: async () => {
+      await script('down.sh', '--clean');
+      process.removeListener('exit', kill);
+    },
+  };
+}
+
+interface Produced {
+  /** Per user, the events in the order produced (offset order within the user's partition). */
+  byUser: Map<string, { ts: number; amount: number; merchant: string | null }[]>;
+  count: number;
+}
+
+/**
+ * Synthetic transactions over the last 23 h (inside the lookback), users drawn uniformly,
+ * 36-character ids like the API's UUIDs, merchants from a pool of 5000 (5% none).
+ */
+function* synthetic(runId: string, now: number, produced: Produced): Generator<{ key: string; value: Record<string, unknown> }> {
+  const r = new Random(12);
+  const start = now - 23 * 3_600_000;
+  const span = 22 * 3_600_000;
+  for (let i = 0; i < EVENTS; i++) {
+    const u = r.int(0, USERS - 1);
+    const userId = `user-${runId}-${String(u).padStart(22, '0')}`;
+    const ts = start + Math.floor((i * span) / EVENTS);
+    const cents = r.int(100, 500_000);
+    const amountText = `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+    const merchant = r.chance(0.05) ? null : `merchant-${r.int(0, 4999)}`;
+    let list = produced.byUser.get(userId);
+    if (list === undefined) produced.byUser.set(userId, (list = []));
+    list.push({ ts, amount: Number(amountText), merchant });
+    produced.count++;
+    yield {
+      key: userId,
+      value: {
+        transactionId: `tx-${runId}-${String(i).padStart(23, '0')}`,
+        userId,
+        amount: decimalBytes(amountText),
+        currency: i % 3 === 0 ? 'USD' : 'EUR',
+        timestamp: ts,
+        metadata: { country: 'DE' },
+        merchantId: merchant,
+        channel: i % 2 === 0 ? 'web' : 'app',
+      },
+    };
+  }
+}
+
+/** The known sequence as Avro records (its JSON forms parsed the way the API parses them). */
+function* sequenceRecords(seq: readonly Record<string, unknown>[]): Generator<{ key: string; value: Record<string, unknown> }> {
+  for (const t of seq) {
+    let tx;
+    try {
+      tx = parseTransaction(t);
+    } catch {
+      continue; // refused by the API's parse: an Avro record cannot even carry it (negative amount)
+    }
+    yield {
+      key: tx.userId,
+      value: { transactionId: tx.transactionId, userId: tx.userId, amount: decimalBytes(tx.amountText), currency: tx.currency, timestamp: tx.timestamp, metadata: { ...tx.metadata }, merchantId: tx.merchantId, channel: tx.channel },
+    };
+  }
+}
+
+async function produce(kafka: Kafka, topic: string, schemaId: number, records: Iterable<{ key: string; value: Record<string, unknown> }>): Promise<void> {
+  const type = avro.Type.forSchema(INPUT_SCHEMA as unknown as avro.Schema);
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  // One send at a time: concurrent sends may land out of order, and each user's events must
+  // sit in its partition in time order (as a producer with one in-flight request writes them).
+  let batch: { key: string; value: Buffer }[] = [];
+  for (const r of records) {
+    batch.push({ key: r.key, value: encodeWire(type, schemaId, r.value) });
+    if (batch.length === 10_000) {
+      await producer.send({ topic, acks: 1, messages: batch });
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await producer.send({ topic, acks: 1, messages: batch });
+  await producer.disconnect();
+}
+
+/** Where the engine's windows differ from `expected` (per user, events in time order). */
+function windowDifferences(engine: FeatureEngine, expected: Map<string, { ts: number; amount: number; merchant: string | null }[]>): string[] {
+  const out: string[] = [];
+  for (const [userId, events] of expected) {
+    const want = [...events].sort((a, b) => a.ts - b.ts);
+    const got = engine.snapshot(userId);
+    const n = got?.ts.length ?? 0;
+    if (n !== want.length) {
+      out.push(`${userId}: ${n} events, expected ${want.length}`);
+      continue;
+    }
+    for (let i = 0; i < n; i++) {
+      const w = want[i]!;
+      if (got!.ts[i] !== w.ts || got!.amount[i] !== w.amount || got!.merchant[i] !== w.merchant) {
+        out.push(`${userId} #${i}: ${JSON.stringify([got!.ts[i], got!.amount[i], got!.merchant[i]])}, expected ${JSON.stringify([w.ts, w.amount, w.merchant])}`);
+        break;
+      }
+    }
+    if (out.length >= 10) break;
+  }
+  return out;
+}
+
+interface Phase {
+  name: string;
+  events: number;
+  ms: number;
+  firstMs: number | null;
+  cpuMs: number;
+  /** Records by the outcome the feed counted them under (scoregate_kafka_consumed_total). */
+  outcomes: Map<string, number>;
+}
+
+/** Runs `body`, timing it, with the time the feed's first record arrived and the CPU it took. */
+async function outcomeCounts(metrics: Metrics): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const v of (await metrics.kafkaConsumed.get()).values) out.set(String(v.labels.outcome), (out.get(String(v.labels.outcome)) ?? 0) + v.value);
+  return out;
+}
+
+async function timed(name: string, feed: FeatureFeed, metrics: Metrics, body: () => Promise<void>): Promise<Phase> {
+  const outcomes0 = await outcomeCounts(metrics);
+  const c0 = feed.consumed;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let first: number | null = null;
+  const probe = setInterval(() => {
+    if (first === null && feed.consumed > c0) first = performance.now() - t0;
+  }, 2);
+  await body();
+  const ms = performance.now() - t0;
+  clearInterval(probe);
+  const cpu = process.cpuUsage(cpu0);
+  const outcomes = await outcomeCounts(metrics);
+  for (const [k, v] of outcomes0) outcomes.set(k, (outcomes.get(k) ?? 0) - v);
+  return { name, events: feed.consumed - c0, ms, firstMs: first, cpuMs: (cpu.user + cpu.system) / 1000, outcomes };
+}
+
+async function profiled<T>(body: () => Promise<T>): Promise<{ value: T; profile: object }> {
+  const s = new Session();
+  s.connect();
+  const post = (method: string, params?: object): Promise<unknown> =>
+    new Promise((res, rej) => s.post(method, params ?? {}, (err, r) => (err ? rej(err) : res(r))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  const value = await body();
+  const { profile } = (await post('Profiler.stop')) as { profile: object };
+  s.disconnect();
+  return { value, profile };
+}
+
+const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+
+async function main(): Promise<void> {
+  const load0 = loadavg();
+  const started = new Date();
+  const wall0 = performance.now();
+  const svc = await services();
+  const log = new Logger('warn');
+  const kafka = new Kafka({ clientId: 'bench-ingest', brokers: svc.brokers.split(','), logLevel: logLevel.NOTHING });
+  try {
+    const runId = randomUUID().slice(0, 8);
+    const topic = `financial-transactions-bench-${runId}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    const registry = new Registry(svc.registryUrl);
+    const schemaId = await registry.register(`${topic}-value`, JSON.stringify(INPUT_SCHEMA));
+
+    // The gateway's own settings decide the windows (defaults unless the environment says otherwise).
+    const config = loadConfig({ ...process.env, KAFKA_BROKERS: '', MLFLOW_TRACKING_URI: '' });
+    const now = Date.now();
+    const seq = knownSequence({ prefix: `seq-${runId}`, users: 6, perUser: 24, now, allowedLatenessMs: config.allowedLatenessMs });
+    const produced: Produced = { byUser: new Map(), count: 0 };
+    const p0 = performance.now();
+    await produce(kafka, topic, schemaId, sequenceRecords(seq));
+    await produce(kafka, topic, schemaId, synthetic(runId, now, produced));
+    const produceMs = performance.now() - p0;
+    console.error(`produced ${fmt(produced.count)} events in ${fmt(produceMs / 1000, 1)} s (not measured)`);
+
+    // What the windows must hold for the known sequence: the oracle's joined transactions, but
+    // for two the feed's replay treats by its own rule (in any order, src/kafka/feed.ts):
+    // the one later than the allowed lateness (live traffic drops it; a replay takes it) and the
+    // stale one, 25 h old (the feed does not apply the API's 24 h staleness check).
+    const oracle = await ScoreOracle.open(config);
+    const expectations = await oracle.replay(seq, now);
+    await oracle.close();
+    const replayRule = new Set([`seq-${runId}-u0-24`, `seq-${runId}-u0-25`]);
+    const oracleWindows = new Map<string, { ts: number; amount: number; merchant: string | null }[]>();
+    seq.forEach((t, i) => {
+      const e = expectations[i]!;
+      let tx;
+      try {
+        tx = parseTransaction(t);
+      } catch {
+        return;
+      }
+      if (!oracleWindows.has(tx.userId)) oracleWindows.set(tx.userId, []);
+      const joined = (e.kind === 'scored' && e.joined && e.replayed !== true) || replayRule.has(tx.transactionId);
+      if (joined) oracleWindows.get(tx.userId)!.push({ ts: tx.timestamp, amount: tx.amount, merchant: tx.merchantId });
+    });
+
+    const engine = new FeatureEngine({
+      maxUsers: config.windowMaxUsers,
+      maxBytes: config.windowMaxBytes,
+      maxEventsPerUser: config.windowMaxEventsPerUser,
+      allowedLatenessMs: config.allowedLatenessMs,
+      seenIdsMax: config.seenIdsMax,
+    });
+    let rebuilding = false;
+    const metrics = new Metrics();
+    const feed = new FeatureFeed(kafka, registry, engine, metrics, log, {
+      topics: [topic],
+      groupId: `bench-ingest-${runId}`,
+      lookbackMs: FeatureFeed.lookback(config.allowedLatenessMs),
+      rebuilding: () => rebuilding,
+    });
+    const checks: string[] = [];
+    const check = (what: string): void => {
+      const synth = windowDifferences(engine, produced.byUser);
+      const known = windowDifferences(engine, oracleWindows);
+      const ok = synth.length === 0 && known.length === 0;
+      checks.push(`${what}: ${ok ? 'windows equal (all ' + fmt(produced.byUser.size) + ' users as produced; ' + oracleWindows.size + ' known-sequence users as the oracle says)' : 'DIFFERENT: ' + [...known, ...synth].slice(0, 5).join('; ')}`);
+      console.error(checks.at(-1));
+    };
+
+    const phases: Phase[] = [];
+    phases.push(
+      await timed('ingest: start → caught up', feed, metrics, async () => {
+        await feed.start();
+        await feed.caughtUpPromise;
+      }),
+    );
+    check('after ingest');
+
+    const parts = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition }));
+    const rebuild = async (): Promise<void> => {
+      rebuilding = true;
+      engine.dropUsers(() => true);
+      await feed.rewind(parts);
+      rebuilding = false;
+    };
+    phases.push(await timed(`rebuild: rewind of ${PARTITIONS} partitions`, feed, metrics, rebuild));
+    check('after rebuild');
+
+    let profileTop = '';
+    if (PROFILE) {
+      const { profile } = await profiled(rebuild);
+      check('after profiled rebuild');
+      const dir = join(REPO_ROOT, '.cache/bench');
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, 'kafka-ingest-rebuild.cpuprofile');
+      writeFileSync(file, JSON.stringify(profile));
+      profileTop = (await run(process.execPath, [join(REPO_ROOT, 'dist/loadtest/profile-top.js'), file, '20'], { cwd: REPO_ROOT })).stdout;
+    }
+    await feed.stop();
+    const load1 = loadavg();
+    const total = (performance.now() - wall0) / 1000;
+
+    const table = [
+      '| phase | events | s | events/s | s per million | first record after | CPU of this process |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+      ...phases.map((p) => {
+        console.error(p.name, JSON.stringify([...p.outcomes]));
+        const readMs = p.firstMs === null ? p.ms : p.ms - p.firstMs;
+        return `| ${p.name} | ${fmt(p.events)} | ${fmt(p.ms / 1000, 2)} | ${fmt((p.events / p.ms) * 1000)} (${fmt((p.events / readMs) * 1000)} after the first record) | ${fmt((p.ms / 1000) * (1e6 / p.events), 2)} | ${p.firstMs === null ? '–' : fmt(p.firstMs) + ' ms'} | ${fmt((p.cpuMs / p.ms) * 100)}% of a core |`;
+      }),
+    ].join('\n');
+    console.log(table);
+    console.log(checks.join('\n'));
+    if (profileTop !== '') console.log(profileTop);
+
+    if (OUT !== null) {
+      const cpu = cpus();
+      const md = `# Kafka ingest into the feature windows
+
+Issue 12's benchmark: events/s from a real broker through the real feed (src/kafka/feed.ts:
+fetch, Avro decode through the schema registry client, parse, src/features/engine.ts windows),
+and the rebuild after a rebalance (FeatureFeed.rewind of every partition, the path
+src/cluster/cluster.ts rebuild() takes). Goal: ≥ 100k events/s on 2 cores.
+
+\`npm run build && node dist/bench/kafka-ingest.js\` (${fmt(total)} s in all here, most of it
+starting the broker and registry and producing; ${fmt(EVENTS)} events, ${fmt(USERS)} users,
+${PARTITIONS} partitions).
+
+Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${fmt(totalmem() / 2 ** 30, 1)} GiB, ${platform()} ${release()},
+Node ${process.version}, single-node KRaft Kafka and Apicurio on the same machine (scripts/services).
+Started ${started.toISOString()}. Load average (1, 5, 15 min) at the start: ${load0.map((l) => l.toFixed(2)).join(' ')};
+at the end: ${load1.map((l) => l.toFixed(2)).join(' ')}.
+
+Produced before timing: ${fmt(produced.count)} synthetic Avro records (Confluent framing, schema
+${schemaId} registered under ${topic}-value, keyed by userId, 36-character ids, event times
+over the last 23 h) and the ${seq.length} transactions of test/support/sequence.ts
+(${fmt(produceMs / 1000, 1)} s, not measured). Windows with the gateway's defaults.
+
+${table}
+
+"s" runs from the call (FeatureFeed.start(), or dropping every user and FeatureFeed.rewind) to
+every partition back at its high watermark: the group join and the offsets-for-timestamp
+lookups are inside it; "after the first record" leaves them out. "CPU of this process" is
+user + system time over the phase (Kafka's broker runs in its own process beside it).
+
+Checked after each phase (a run with a difference says so here):
+
+${checks.map((c) => `- ${c}`).join('\n')}
+
+## Where the time goes
+
+${profileTop === '' ? 'Not profiled (--no-profile).' : `One more rebuild under the V8 sampling profiler (node:inspector, 200 µs; the figures above were taken without it), top self time:\n\n${profileTop}`}
+`;
+      writeFileSync(OUT, md);
+      console.error(`wrote ${OUT}`);
+    }
+  } finally {
+    await svc.stop();
+  }
+}
+
+await main();
+process.exit(0);
