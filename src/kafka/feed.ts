@@ -270,11 +270,10 @@ export class FeatureFeed {
       let again = false;
       const rebuilt = o.rebuilding !== undefined && o.rebuilding(tx.userId);
       if (rebuilt) {
-        again = this.rebuildSeen.has(tx.transactionId);
-        if (!again) {
-          this.rebuildSeen.add(tx.transactionId);
-          this.engine.seen.delete(tx.transactionId);
-        }
+        // One lookup in a set of every id the rebuild read (has, then add, was two).
+        const before = this.rebuildSeen.size;
+        again = this.rebuildSeen.add(tx.transactionId).size === before;
+        if (!again) this.engine.seen.delete(tx.transactionId);
       }
       if (again) outcome = 'duplicate';
       else if (tx.timestamp > Date.now() + MAX_AHEAD_MS) outcome = 'future';
