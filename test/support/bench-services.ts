@@ -34,6 +34,10 @@ export async function benchServices(name: string, kafkaHeap = '-Xms512m -Xmx1g')
     }
   };
   process.once('exit', kill);
+  // A signal ends the process without 'exit' handlers unless it exits itself.
+  const quit = (): void => process.exit(130);
+  process.once('SIGINT', quit);
+  process.once('SIGTERM', quit);
   await script('up.sh');
   const vars = new Map<string, string>();
   for (const line of readFileSync(join(dir, 'env'), 'utf8').split('\n')) {
