@@ -375,12 +375,12 @@ async function main(): Promise<void> {
     const total = (performance.now() - wall0) / 1000;
 
     const table = [
-      '| phase | events | s | events/s | s per million | first record after | CPU of this process |',
-      '|---|---:|---:|---:|---:|---:|---:|',
+      '| phase | events | s | events/s | s per million | first record after | CPU of this process | CPU µs per record |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
       ...phases.map((p) => {
         console.error(p.name, JSON.stringify([...p.outcomes]));
         const readMs = p.firstMs === null ? p.ms : p.ms - p.firstMs;
-        return `| ${p.name} | ${fmt(p.events)} | ${fmt(p.ms / 1000, 2)} | ${fmt((p.events / p.ms) * 1000)} (${fmt((p.events / readMs) * 1000)} after the first record) | ${fmt((p.ms / 1000) * (1e6 / p.events), 2)} | ${p.firstMs === null ? '–' : fmt(p.firstMs) + ' ms'} | ${fmt((p.cpuMs / p.ms) * 100)}% of a core |`;
+        return `| ${p.name} | ${fmt(p.events)} | ${fmt(p.ms / 1000, 2)} | ${fmt((p.events / p.ms) * 1000)} (${fmt((p.events / readMs) * 1000)} after the first record) | ${fmt((p.ms / 1000) * (1e6 / p.events), 2)} | ${p.firstMs === null ? '–' : fmt(p.firstMs) + ' ms'} | ${fmt((p.cpuMs / p.ms) * 100)}% of a core | ${fmt((p.cpuMs * 1000) / p.events, 1)} |`;
       }),
     ].join('\n');
     console.log(table);
@@ -417,7 +417,9 @@ ${verdict(phases[0]!)}
 every partition back at its high watermark: the group join and the offsets-for-timestamp
 lookups are inside it (feeds started in this run, profiled ones included: ${startAttempts}; a start that failed is retried as the gateway
 does and its time counted); "after the first record" leaves them out. "CPU of this process" is
-user + system time over the phase (Kafka's broker runs in its own process beside it).
+user + system time over the phase (Kafka's broker runs in its own process beside it); "CPU µs per
+record" is that time over the records: on a machine shared with other work it moves less than
+the rate does (a share of a core taken by others lowers the rate, not the CPU a record costs).
 
 Checked after each phase (a run with a difference says so here):
 
