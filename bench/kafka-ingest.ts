@@ -192,18 +192,27 @@ async function outcomeCounts(metrics: Metrics): Promise<Map<string, number>> {
   return out;
 }
 
-async function timed(name: string, consumed: () => number, metrics: Metrics, body: () => Promise<void>): Promise<Phase> {
+/**
+ * Runs `body`, timing it, with the time the first record reached the windows and the CPU it
+ * took. The first record is stamped by a one-off wrapper of `engine.ingest` that removes itself
+ * (a timer cannot see it: the feed reads a batch without giving the event loop a turn).
+ */
+async function timed(name: string, consumed: () => number, metrics: Metrics, engine: FeatureEngine, body: () => Promise<void>): Promise<Phase> {
   const outcomes0 = await outcomeCounts(metrics);
   const c0 = consumed();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let first: number | null = null;
-  const probe = setInterval(() => {
-    if (first === null && consumed() > c0) first = performance.now() - t0;
-  }, 2);
+  const own = engine as { ingest?: FeatureEngine['ingest'] };
+  const proto = FeatureEngine.prototype.ingest;
+  own.ingest = function (this: FeatureEngine, ...args) {
+    first = performance.now() - t0;
+    delete own.ingest; // the prototype's again: nothing added to the records after this one
+    return proto.apply(this, args);
+  };
   await body();
   const ms = performance.now() - t0;
-  clearInterval(probe);
+  delete own.ingest;
   const cpu = process.cpuUsage(cpu0);
   const outcomes = await outcomeCounts(metrics);
   for (const [k, v] of outcomes0) outcomes.set(k, (outcomes.get(k) ?? 0) - v);
@@ -341,7 +350,7 @@ async function main(): Promise<void> {
       }
       await feed.caughtUpPromise;
     };
-    phases.push(await timed('ingest: start → caught up', consumed, metrics, ingest));
+    phases.push(await timed('ingest: start → caught up', consumed, metrics, engine, ingest));
     check('after ingest');
 
     const parts = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition }));
@@ -351,7 +360,7 @@ async function main(): Promise<void> {
       await feed!.rewind(parts);
       rebuilding = false;
     };
-    phases.push(await timed(`rebuild: rewind of ${PARTITIONS} partitions`, consumed, metrics, rebuild));
+    phases.push(await timed(`rebuild: rewind of ${PARTITIONS} partitions`, consumed, metrics, engine, rebuild));
     check('after rebuild');
 
     const profiles: { what: string; top: string }[] = [];
@@ -422,7 +431,7 @@ ${verdict(phases[0]!)}
 
 "s" runs from the call (FeatureFeed.start(), or dropping every user and FeatureFeed.rewind) to
 every partition back at its high watermark: the group join and the offsets-for-timestamp
-lookups are inside it (feeds started in this run, profiled ones included: ${startAttempts}; a start that failed is retried as the gateway
+lookups (and for the rebuild its own consumer's group join) are inside it (feeds started in this run, profiled ones included: ${startAttempts}; a start that failed is retried as the gateway
 does and its time counted); "after the first record" leaves them out. "CPU of this process" is
 user + system time over the phase (Kafka's broker runs in its own process beside it); "CPU µs per
 record" is that time over the records: on a machine shared with other work it moves less than
