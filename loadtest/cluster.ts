@@ -12,7 +12,7 @@
  *   and 3 instances the same load sent straight to each user's owner (a client that follows the
  *   routing hint), which has no hop.
  * Owners come from the group itself (DescribeGroups: each member's advertised address in its
- * subscription userData, its partitions in its assignment) and Kafka's murmur2 partitioner,
+ * subscription userData, read by shards.ts' own memberData, its partitions in its assignment) and Kafka's murmur2 partitioner,
  * as the instances compute them (src/cluster/shards.ts, partition.ts).
  *
  * The load generator runs in this process on the same 2 cores as the instances and Kafka: on
@@ -31,6 +31,7 @@ import kafkajs, { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'undici';
 import { REPO_ROOT } from '../src/core/config.js';
 import { partitionOf } from '../src/cluster/partition.js';
+import { memberData } from '../src/cluster/shards.js';
 import { benchServices, machine } from '../test/support/bench-services.js';
 import { startGateway, validTx, type RunningGateway } from '../test/support/gateway.js';
 import { percentiles } from './stats.js';
@@ -79,7 +80,7 @@ async function owners(kafka: Kafka, groupId: string, topic: string): Promise<Map
       const meta = AssignerProtocol.MemberMetadata.decode(m.memberMetadata);
       const asg = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
       if (meta === null || asg === null) continue;
-      for (const p of asg.assignment[topic] ?? []) out.set(p, meta.userData.toString('utf8'));
+      for (const p of asg.assignment[topic] ?? []) out.set(p, memberData(meta.userData).url);
     }
     return out;
   } finally {
