@@ -32,4 +32,14 @@ describe('bench smoke', () => {
     expect(stdout).toMatch(/\| API key: authorize \(sync\) \| [\d.]+ \|/);
     expect(stdout).toMatch(/\| JWT: first verification, EdDSA \| [\d.]+ \|/);
   }, 90_000);
+
+  it('kafka-ingest runs on a real broker and its windows equal what was produced and the oracle', async () => {
+    // Starts its own Kafka and registry (scripts/services/up.sh); 20k events. The rate is printed,
+    // never checked; the windows after the ingest and after the rebuild are.
+    const { stdout } = await run(process.execPath, [join(REPO_ROOT, 'dist/bench/kafka-ingest.js'), '--quick', '--no-profile'], { timeout: 240_000, maxBuffer: 1 << 24 });
+    expect(stdout).toMatch(/\| ingest: start → caught up \| 20,150 \| [\d.]+ \|/);
+    expect(stdout).toMatch(/\| rebuild: rewind of 12 partitions \| 20,150 \| [\d.]+ \|/);
+    expect(stdout).toContain('after ingest: windows equal (all 2,000 users as produced; 6 known-sequence users as the oracle says)');
+    expect(stdout).toContain('after rebuild: windows equal (all 2,000 users as produced; 6 known-sequence users as the oracle says)');
+  }, 300_000);
 });

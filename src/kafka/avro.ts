@@ -32,6 +32,13 @@ export function decimalBytes(amountText: string): Buffer {
 
 /** The inverse of decimalBytes, as the canonical "123.45" text. */
 export function decimalText(bytes: Buffer): string {
+  if (bytes.length > 0 && bytes.length <= 6) {
+    // Up to 48 bits is exact in a double: no BigInt per record on the windows feed's path.
+    const v = bytes.readIntBE(0, bytes.length);
+    const a = Math.abs(v);
+    const c = a % 100;
+    return `${v < 0 ? '-' : ''}${(a - c) / 100}.${c < 10 ? '0' : ''}${c}`;
+  }
   let v = 0n;
   for (const b of bytes) v = (v << 8n) | BigInt(b);
   if (bytes.length > 0 && bytes[0]! >= 0x80) v -= 1n << BigInt(bytes.length * 8);

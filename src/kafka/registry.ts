@@ -2,7 +2,8 @@
  * Schema registration in a Confluent-compatible registry (Confluent, or Apicurio's
  * /apis/ccompat/v7): register each subject's schema, set BACKWARD compatibility, keep the ids.
  * Decoding of incoming Confluent-framed Avro uses @kafkajs/confluent-schema-registry, which
- * fetches and caches writer schemas by id.
+ * fetches and caches writer schemas by id; the windows feed keeps each id's resolved schema
+ * (`writerSchema`) and decodes with it synchronously, one registry call per id, not per record.
  */
 import { Agent as HttpsAgent } from 'node:https';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
@@ -15,8 +16,14 @@ export interface SchemaIds {
   dlq: number;
 }
 
+/** A writer schema resolved from the registry: what decodes a Confluent-framed body. */
+export interface WriterSchema {
+  fromBuffer(body: Buffer): unknown;
+}
+
 export class Registry {
   readonly client: SchemaRegistry;
+  private readonly writers = new Map<number, WriterSchema>();
   /** Headers and dispatcher of the calls the client library does not make (compatibility). */
   private readonly headers: Record<string, string>;
   private readonly dispatcher: Dispatcher | undefined;
@@ -52,6 +59,19 @@ export class Registry {
     await this.setCompatibility(subject, 'BACKWARD');
     const { id } = await this.client.register({ type: SchemaType.AVRO, schema }, { subject });
     return id;
+  }
+
+  /** The writer schema of `id` if `loadWriterSchema` resolved it before, else undefined. */
+  writerSchema(id: number): WriterSchema | undefined {
+    return this.writers.get(id);
+  }
+
+  /** Fetches (through the client's cache) and keeps the writer schema of `id`. */
+  async loadWriterSchema(id: number): Promise<WriterSchema> {
+    // The client's decode does `writerSchema.fromBuffer(body)` with this same instance.
+    const w = (await this.client.getSchema(id)) as unknown as WriterSchema;
+    this.writers.set(id, w);
+    return w;
   }
 
   /** Decodes Confluent-framed Avro into a plain object. */

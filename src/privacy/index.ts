@@ -15,7 +15,7 @@
  * only what is written out goes through here. Both entry points are synchronous, allocate
  * nothing beyond the classification list for a clean transaction, and never throw on input.
  */
-export { protectTransaction, type Action, type Classification, type FieldClassification, type Protected } from './protect.js';
+export { protectMerchantId, protectTransaction, type Action, type Classification, type FieldClassification, type Protected } from './protect.js';
 export { maskText } from './text.js';
 export { DEFAULT_OPTIONS, REDACTED, type Finding, type PrivacyOptions } from './mask.js';
 export { POLICY, type ComplianceTag, type FieldKind, type KindPolicy, type SensitiveKind, type Sensitivity } from './policy.js';

