@@ -1453,6 +1453,11 @@ async function main(): Promise<number> {
     }
   } else log('plot skipped: no .cache/venv python (bash models/build.sh makes it, with matplotlib)');
 
+  // README's performance summary is regenerated from the committed results (a full run only).
+  if (OUT === join(ROOT, 'loadtest', 'results') && !QUICK) {
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'readme-performance.mjs')], { stdio: 'inherit' });
+    log('README performance summary regenerated (scripts/readme-performance.mjs)');
+  }
   console.log(`\n${table}\n`);
   log(`wrote ${relative(ROOT, join(OUT, 'latest.md'))}, ${relative(ROOT, jsonPath)}${existsSync(png) ? `, ${relative(ROOT, png)}` : ''} in ${json.wallSeconds.toFixed(0)} s`);
   rmSync(tmp, { recursive: true, force: true });

@@ -17,6 +17,12 @@ import { REPO_ROOT } from '../src/core/config.js';
 const run = promisify(execFile);
 
 describe('loadtest smoke', () => {
+  it("README's performance summary is the committed results' (scripts/readme-performance.mjs)", async () => {
+    // A full run rewrites it; a hand edit of either side, or a results file without the
+    // sections the summary quotes, fails here.
+    await expect(run(process.execPath, [join(REPO_ROOT, 'scripts/readme-performance.mjs'), '--check'])).resolves.toBeDefined();
+  });
+
   it('runs every target briefly and writes its table', async () => {
     // The rivals' own dependencies (Fastify) stay out of the gateway's: installed here when missing.
     if (!existsSync(join(REPO_ROOT, 'loadtest/node_modules/fastify'))) {
