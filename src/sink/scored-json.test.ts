@@ -36,7 +36,7 @@ function event(r: () => number, i: number): ScoredEvent {
   const prot = protectTransaction(tx);
   const values = new Float32Array(FEATURE_COUNT);
   for (let k = 0; k < FEATURE_COUNT; k++) values[k] = r() < 0.3 ? 0 : (r() - 0.3) * 10 ** Math.floor(r() * 8);
-  const quality = assessQuality(tx, r() < 0.5 ? null : r() * 100, Date.now());
+  const quality = assessQuality(tx, r() < 0.5 ? 0 : r() * 100, Date.now()); // 0: no earlier transactions
   const t0 = r() * 1e6;
   const fallback = r() < 0.2 ? pick(['deadline', 'queue_full', 'inference_failed'] as const) : null;
   const ev: ScoredEvent = {
