@@ -199,7 +199,7 @@ export const SETTINGS = [
   s({ env: 'SPOOL_DIR', key: 'spoolDir', kind: 'path', def: () => resolve(repoRoot, 'var/spool'), shown: 'var/spool', doc: 'durable append-only spool of events on their way to Kafka' }),
   s({ env: 'SPOOL_MAX_BYTES', key: 'spoolMaxBytes', kind: 'int', def: 1_073_741_824, min: 1_048_576, max: 2 ** 42, doc: 'spool size at which scoring stops with 503 SINK_FULL (and /readyz fails) rather than lose events' }),
   s({ env: 'KAFKA_BATCH_MAX', key: 'kafkaBatchMax', kind: 'int', def: 1000, min: 1, max: 100_000, doc: 'most events in one produce request' }),
-  s({ env: 'KAFKA_LINGER_MS', key: 'kafkaLingerMs', kind: 'int', def: 5, min: 0, max: 10_000, doc: 'how long events wait to share a produce request' }),
+  s({ env: 'KAFKA_LINGER_MS', key: 'kafkaLingerMs', kind: 'int', def: 5, min: 0, max: 10_000, doc: 'how long events wait to share a produce request (with CLUSTER_SHARDS answers wait for the broker, and events do not linger: those of one event-loop turn share a request)' }),
   s({ env: 'MLFLOW_TRACKING_URI', key: 'mlflowTrackingUri', kind: 'string', def: '', allowEmpty: true, doc: 'MLflow tracking server; set, the gateway serves the model the champion alias points at and follows promotions' }),
   s({ env: 'MLFLOW_MODEL_NAME', key: 'mlflowModelName', kind: 'string', def: 'fraud-detector', doc: 'registered model to follow' }),
   s({ env: 'MLFLOW_CHAMPION_ALIAS', key: 'mlflowChampionAlias', kind: 'string', def: 'champion', doc: 'alias whose version serves the answers' }),
