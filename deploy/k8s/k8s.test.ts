@@ -99,7 +99,9 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     const secretKeys = new Set(Object.keys(one('Secret')['stringData']));
     for (const e of c['env'] as Doc[]) if (e['valueFrom']?.['secretKeyRef'] !== undefined) expect(secretKeys.has(e['valueFrom']['secretKeyRef']['key'])).toBe(true);
     const env = { ...cm, ...fromEnv, CLUSTER_ADVERTISED_URL: 'http://scoregate-0.scoregate-headless.scoregate.svc:8080' };
-    const config = loadConfig(env);
+    // The Secret's placeholders are refused where one would open a door: the forward route's.
+    expect(() => loadConfig(env)).toThrow(/CLUSTER_SECRET.*placeholder/);
+    const config = loadConfig({ ...env, CLUSTER_SECRET: 'k8s-test-secret-0123456789abcdefghijklmnopqrstuvwxyz' });
     expect(config).toMatchObject({ clusterShards: true, kafkaScoreInput: true, kafkaReplicationFactor: 3, kafkaMinInsyncReplicas: 2, topicTransactionsPartitions: 24, host: '0.0.0.0' });
   });
 });

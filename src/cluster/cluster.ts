@@ -147,7 +147,10 @@ export class Cluster {
       if (ctx.source === 'kafka') return null;
       throw moving(r.kind === 'rebuilding' ? 'this user\'s windows are being rebuilt after a rebalance' : 'this instance no longer owns this user (rebalance in progress)');
     }
-    return this.forwarder!.forward(tx.userId, value).catch((err: unknown) => {
+    // What the client asked of the first instance travels with it: the explanation, and what is
+    // left of its budget (the owner's deadline counts from its own receipt).
+    const left = Math.max(1, Math.floor(ctx.budgetMs - (performance.now() - ctx.startedAt)));
+    return this.forwarder!.forward(tx.userId, value, ctx.explain === true, left).catch((err: unknown) => {
       if (err instanceof LocalAgain) return Promise.reject(moving('ownership moved here while forwarding: retry'));
       throw err;
     });

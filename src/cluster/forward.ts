@@ -72,9 +72,14 @@ export class Forwarder {
     return p;
   }
 
-  /** The owner's answer for `value` (a transaction of `userId`), or a ScoregateError. */
-  async forward(userId: string, value: unknown): Promise<Answer> {
+  /**
+   * The owner's answer for `value` (a transaction of `userId`), or a ScoregateError; `explain`
+   * and `budgetMs` (what is left of the client's budget) go on as Explain and Request-Budget-Ms.
+   */
+  async forward(userId: string, value: unknown, explain: boolean, budgetMs: number): Promise<Answer> {
     const body = JSON.stringify(value);
+    const headers: Record<string, string> = { ...this.headers, 'request-budget-ms': String(budgetMs) };
+    if (explain) headers['explain'] = 'true';
     const deadline = performance.now() + FORWARD_WAIT_MS;
     let last = moving('the owner of this user is not known yet (rebalance in progress)');
     for (;;) {
@@ -82,21 +87,24 @@ export class Forwarder {
       if (r.kind === 'local') return Promise.reject(new LocalAgain());
       if (r.kind === 'remote') {
         try {
-          const res = await this.pool(r.url).request({ path: FORWARD_PATH, method: 'POST', headers: this.headers, body, headersTimeout: 30_000 });
+          const res = await this.pool(r.url).request({ path: FORWARD_PATH, method: 'POST', headers, body, headersTimeout: 30_000 });
           const text = await res.body.text();
           if (res.statusCode === 200) {
             this.counts.answered();
             return { body: text, replayed: res.headers['idempotent-replayed'] === 'true', owner: r.url };
           }
-          const err = errorOf(res.statusCode, text);
-          if (err.status !== 503) {
+          const err = errorOf(res.statusCode, text, res.headers['retry-after']);
+          // Only a move is retried here (the owner no longer owns the user, or is rebuilding it);
+          // any other answer, OVERLOADED and SINK_FULL included, is the owner's and goes back to
+          // the client with its code and Retry-After: retrying an overloaded owner adds load.
+          if (err.code !== 'NOT_READY') {
             this.counts.refused();
-            throw err;
+            throw new Passed(err);
           }
           last = moving(err.message);
         } catch (err) {
-          if (err instanceof ScoregateError && err.status !== 503) throw err;
-          if (!(err instanceof ScoregateError)) last = moving(`the owner ${r.url} cannot be reached (rebalance in progress)`);
+          if (err instanceof Passed) throw err.error;
+          last = moving(`the owner ${r.url} cannot be reached (rebalance in progress)`);
         }
       } else if (r.kind === 'rebuilding') {
         last = moving('this user\'s windows are being rebuilt after a rebalance');
@@ -117,11 +125,21 @@ export class Forwarder {
 /** Thrown when the user became ours while forwarding: score it here. */
 export class LocalAgain extends Error {}
 
-function errorOf(status: number, text: string): ScoregateError {
+/** The owner's own error answer, passed to the client as it is. */
+class Passed {
+  constructor(readonly error: ScoregateError) {}
+}
+
+/** The owner's error answer as a ScoregateError, with its Retry-After (seconds) kept. */
+function errorOf(status: number, text: string, retryAfter: string | string[] | undefined): ScoregateError {
+  let e: ScoregateError;
   try {
-    const e = (JSON.parse(text) as { error: { code: ErrorCode; message: string; field?: string } }).error;
-    return new ScoregateError(e.code, e.message, e.field);
+    const b = (JSON.parse(text) as { error: { code: ErrorCode; message: string; field?: string; retryAfterMs?: number } }).error;
+    e = new ScoregateError(b.code, b.message, b.field);
   } catch {
-    return new ScoregateError(status === 503 ? 'NOT_READY' : 'INTERNAL', `the owner answered ${status}`);
+    e = new ScoregateError(status === 503 ? 'NOT_READY' : 'INTERNAL', `the owner answered ${status}`);
   }
+  const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+  if (Number.isFinite(seconds) && seconds >= 0) e.retryAfterMs = seconds * 1000;
+  return e;
 }

@@ -230,6 +230,25 @@ describe('user-affine shards on 3 brokers and 3 gateways', () => {
     expect(counts.get(String(tx['transactionId']))).toBe(1);
   }, 120_000);
 
+  it('a forwarded request keeps what the client asked: ?explain=true answers with the owner\'s explanation of that score', async () => {
+    const first = live[0]!;
+    for (let i = 0; i < 40; i++) {
+      const tx = validTx({ userId: `fx-${run}-${i}`, transactionId: `fx-${run}-${i}` });
+      const r = await fetch(`${first.url}/v1/score?explain=true`, { method: 'POST', headers: { 'content-type': 'application/json', 'request-budget-ms': '30000' }, body: JSON.stringify(tx) });
+      const a = (await r.json()) as { score: number; explanation?: { margin: number; top: unknown[] } };
+      if (r.status === 503) continue; // ownership moving: another user will do
+      expect(r.status).toBe(200);
+      const owner = r.headers.get('scoregate-owner');
+      if (owner === first.url) continue; // scored by the instance called
+      expect(live.slice(1).map((g) => g.url)).toContain(owner); // forwarded to another instance
+      // Forwarded: the owner explained the score it answered (its margin is the score's log-odds).
+      expect(a.explanation?.top.length).toBeGreaterThan(0);
+      expect(1 / (1 + Math.exp(-a.explanation!.margin))).toBeCloseTo(a.score, 6);
+      return;
+    }
+    throw new Error('no user owned by another instance in 40 tries');
+  }, 120_000);
+
   it('SIGKILL of one gateway mid-load: scoring goes on through the others after the rebalance, no answered event missing from the scored topic', async () => {
     const victim = live[live.length - 1]!;
     const seq = sequence('gwkill', 24, 8);

@@ -368,6 +368,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.clusterShards && credentials && config.clusterSecret.length < 32) {
     throw new ConfigError('CLUSTER_SECRET', 'with CLUSTER_SHARDS and credentials configured (AUTH_*), set a shared secret of at least 32 characters for the forward route between instances');
   }
+  // The manifests ship a placeholder long enough to pass the length rule: a deployment that
+  // forgot to replace it would run with a publicly known secret.
+  if (config.clusterSecret.startsWith('REPLACE')) {
+    throw new ConfigError('CLUSTER_SECRET', 'is still the placeholder of deploy/k8s/secret.yaml: set a random secret of at least 32 characters, the same on every instance');
+  }
   return config;
 }
 

@@ -167,10 +167,12 @@ export class KafkaSink implements EventSink {
       }
       if (batch.records.length === 0) {
         if (!this.running) break;
+        let recheck: NodeJS.Timeout | undefined;
         await new Promise<void>((r) => {
           this.wake = r;
-          setTimeout(r, 200); // also re-check periodically
+          recheck = setTimeout(r, 200); // also re-check periodically
         });
+        clearTimeout(recheck); // woken by an event: no timer left behind per idle wait
         this.wake = null;
         continue;
       }
