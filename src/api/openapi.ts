@@ -402,7 +402,7 @@ export function openApiDocument(version: string): Schema {
         apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'sk_…', description: 'An API key made by `keys create --role ROLE`, sent as `Authorization: Bearer sk_…`' },
       },
       headers: {
-        'Retry-After': { description: 'Seconds to wait before retrying (OVERLOADED, RATE_LIMITED)', schema: { type: 'string', pattern: '^\\d+$' } },
+        'Retry-After': { description: 'Seconds to wait before retrying: on every 503 (NOT_READY, OVERLOADED 1; SINK_FULL 5) and on RATE_LIMITED', schema: { type: 'string', pattern: '^\\d+$' } },
       },
       schemas: {
         Transaction: transaction,

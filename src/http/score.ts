@@ -65,9 +65,7 @@ export function budgetOf(header: string, max: number): number {
 
 /** The error a shed request gets: built once, it carries no per-request detail. */
 export function overloaded(): ScoregateError {
-  const e = new ScoregateError('OVERLOADED');
-  e.retryAfterMs = 1000;
-  return e;
+  return new ScoregateError('OVERLOADED'); // Retry-After from the error map
 }
 
 /** Shared front half: admission, headers, readiness, body, JSON. Calls `handle` with the parsed body. */

@@ -262,9 +262,6 @@ export class StreamRoute {
     );
   }
 
-  private readonly shedError = ((): ScoregateError => {
-    const e = new ScoregateError('OVERLOADED');
-    e.retryAfterMs = 1000;
-    return e;
-  })();
+  /** Built once; its retryAfterMs comes from the error map. */
+  private readonly shedError = new ScoregateError('OVERLOADED');
 }
