@@ -418,7 +418,12 @@ export function openApiDocument(version: string): Schema {
               type: 'array',
               items: {
                 oneOf: [
-                  { type: 'object', required: ['result'], additionalProperties: false, properties: { result: ref('ScoreResult'), replayed: { const: true } } },
+                  {
+                    type: 'object',
+                    required: ['result'],
+                    additionalProperties: false,
+                    properties: { result: ref('ScoreResult'), replayed: { const: true }, owner: { type: 'string', description: 'With CLUSTER_SHARDS: the address of the instance that owns this transaction\'s user and answered it (the `Scoregate-Owner` header of a single answer)' } },
+                  },
                   { type: 'object', required: ['error'], additionalProperties: false, properties: { error: ref('ErrorDetail') } },
                 ],
               },
