@@ -158,6 +158,7 @@ export class Gateway {
       budgetMs: config.requestBudgetMs,
       limiter: this.limiter,
       access: this.access,
+      ...(config.clusterShards ? { self: () => this.advertisedUrl() } : {}),
     });
     this.scorer.onSinkError = (err) => this.log.error('sink refused an event', { error: String(err) });
     this.scorer.gate = () => {

@@ -182,12 +182,13 @@ describe('a failing model: the fallback answers instead of a 500', () => {
 });
 
 describe('cold start', () => {
-  it('answers 503 NOT_READY until the first model is loaded and warmed (no fallback without a model)', async () => {
+  it('answers 503 NOT_READY with Retry-After until the first model is loaded and warmed (no fallback without a model)', async () => {
     const gw = await startGateway({ MODEL_DIR: SLOW }, { waitReady: false });
     try {
       const r = await postJson(`${gw.url}/v1/score`, validTx());
       expect(r.status).toBe(503);
-      expect((r.json as ErrorAnswer).error.code).toBe('NOT_READY');
+      expect((r.json as ErrorAnswer).error).toMatchObject({ code: 'NOT_READY', retryAfterMs: 1000 });
+      expect(r.headers.get('retry-after')).toBe('1'); // every 503 says when to retry
       expect((await fetch(`${gw.url}/readyz`)).status).toBe(503);
       await vi.waitFor(async () => expect((await fetch(`${gw.url}/readyz`)).status).toBe(200), { timeout: 30_000, interval: 50 });
     } finally {

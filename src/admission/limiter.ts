@@ -16,6 +16,8 @@
  * Hot path: tryAcquire() and release() are a few comparisons and additions, no allocation;
  * the window is closed lazily by the release that finds it expired (no timer).
  */
+import { ERRORS } from '../core/errors.js';
+
 export interface LimiterOptions {
   /** Latency (ms) that admitted transactions should stay under at p99. */
   targetMs: number;
@@ -107,5 +109,5 @@ export class AdmissionLimiter {
   }
 }
 
-/** Seconds a shed client should wait (Retry-After is whole seconds; 1 is the shortest non-zero). */
-export const RETRY_AFTER_S = 1;
+/** Seconds a shed client should wait: the error map's OVERLOADED delay (Retry-After is whole seconds). */
+export const RETRY_AFTER_S = ERRORS.OVERLOADED.retryAfterMs / 1000;

@@ -122,7 +122,12 @@ export function asyncApiDocument(version: string, topics: TopicNames): Schema {
           type: 'object',
           required: ['id', 'result'],
           additionalProperties: false,
-          properties: { id: streamId, result: ref('#/components/schemas/ScoreResult'), replayed: { const: true, description: 'The remembered answer to an earlier identical transaction' } },
+          properties: {
+            id: streamId,
+            result: ref('#/components/schemas/ScoreResult'),
+            replayed: { const: true, description: 'The remembered answer to an earlier identical transaction' },
+            owner: { type: 'string', description: 'With CLUSTER_SHARDS: the address of the instance that owns this transaction\'s user and answered it (the `Scoregate-Owner` header of a single answer)' },
+          },
         },
         StreamError: {
           type: 'object',

@@ -402,7 +402,7 @@ export function openApiDocument(version: string): Schema {
         apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'sk_…', description: 'An API key made by `keys create --role ROLE`, sent as `Authorization: Bearer sk_…`' },
       },
       headers: {
-        'Retry-After': { description: 'Seconds to wait before retrying (OVERLOADED, RATE_LIMITED)', schema: { type: 'string', pattern: '^\\d+$' } },
+        'Retry-After': { description: 'Seconds to wait before retrying: on every 503 (NOT_READY, OVERLOADED 1; SINK_FULL 5) and on RATE_LIMITED', schema: { type: 'string', pattern: '^\\d+$' } },
       },
       schemas: {
         Transaction: transaction,
@@ -418,7 +418,12 @@ export function openApiDocument(version: string): Schema {
               type: 'array',
               items: {
                 oneOf: [
-                  { type: 'object', required: ['result'], additionalProperties: false, properties: { result: ref('ScoreResult'), replayed: { const: true } } },
+                  {
+                    type: 'object',
+                    required: ['result'],
+                    additionalProperties: false,
+                    properties: { result: ref('ScoreResult'), replayed: { const: true }, owner: { type: 'string', description: 'With CLUSTER_SHARDS: the address of the instance that owns this transaction\'s user and answered it (the `Scoregate-Owner` header of a single answer)' } },
+                  },
                   { type: 'object', required: ['error'], additionalProperties: false, properties: { error: ref('ErrorDetail') } },
                 ],
               },

@@ -89,7 +89,7 @@ export const errorDetail: Schema = {
     code: { type: 'string', enum: ERROR_CODES, description: 'Stable error code (README error table); decisions read this, never the message' },
     message: { type: 'string', description: 'For people; may change' },
     field: { type: 'string', description: 'The field or header at fault' },
-    retryAfterMs: { type: 'integer', minimum: 0, description: 'OVERLOADED: when to try again (the Retry-After header over HTTP)' },
+    retryAfterMs: { type: 'integer', minimum: 0, description: 'Every 503 (NOT_READY, OVERLOADED: 1000; SINK_FULL: 5000) and RATE_LIMITED: when to try again (the Retry-After header over HTTP)' },
     index: { type: 'integer', minimum: 0, description: 'In a batch result: the position of the transaction this error is for' },
   },
 };

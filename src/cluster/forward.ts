@@ -23,14 +23,9 @@ export const FORWARD_PATH = '/v1/cluster/score';
 export const OWNER_HEADER = 'scoregate-owner';
 const FORWARD_WAIT_MS = 5000;
 const RETRY_MS = 50;
-/** Retry-After on a 503 while ownership moves: the group settles within a session timeout or so. */
-export const MOVING_RETRY_AFTER_MS = 1000;
-
-/** A 503 NOT_READY while a user's ownership moves, carrying Retry-After. */
+/** A 503 NOT_READY while a user's ownership moves, carrying the map's Retry-After (1 s). */
 export function moving(message: string): ScoregateError {
-  const e = new ScoregateError('NOT_READY', message);
-  e.retryAfterMs = MOVING_RETRY_AFTER_MS;
-  return e;
+  return new ScoregateError('NOT_READY', message);
 }
 
 const PEER = new Principal('cluster:peer', 'api-key', 'cluster-peer', ROLE_BITS.scorer, new TokenBucket(0, 0));

@@ -17,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REPO_ROOT, loadConfig, type Config } from '../core/config.js';
 import { CLUSTER_REPLICATION, startKafkaCluster } from '../../scripts/services/kafka-cluster.js';
 import type { Services } from '../../scripts/services/services.js';
-import { startGateway, validTx, type RunningGateway } from '../../test/support/gateway.js';
+import { postJson, startGateway, validTx, type RunningGateway } from '../../test/support/gateway.js';
+import { openClient } from '../../test/support/ws.js';
 import { ScoreOracle, differences, type Answer } from '../../test/support/oracle.js';
 import { knownSequence, type Tx } from '../../test/support/sequence.js';
 import { readTopic, topicSet } from '../../test/support/kafka-topics.js';
@@ -226,6 +227,22 @@ describe('user-affine shards on 3 brokers and 3 gateways', () => {
     const third = await send(tx, 2);
     expect(third.answer.replayed).toBe(true);
     expect(third.answer.result).toEqual(both[0]!.answer.result);
+    // A batch answer has no Scoregate-Owner header (its items may have different owners): each
+    // item names its owner; so does each WebSocket result. Both replay here, through the owner.
+    const owner = both[0]!.owner;
+    expect(owner).not.toBeNull();
+    const batch = await postJson(`${live[2]!.url}/v1/score/batch`, [tx]);
+    expect(batch.status).toBe(200);
+    expect(batch.headers.get('scoregate-owner')).toBeNull();
+    expect((batch.json as { results: unknown[] }).results).toEqual([{ result: both[0]!.answer.result, replayed: true, owner }]);
+    const ws = await openClient(live[2]!.port);
+    try {
+      ws.ws.send(JSON.stringify({ id: 'owner', transaction: tx }));
+      const [reply] = await ws.waitFor(1);
+      expect(reply).toEqual({ id: 'owner', result: both[0]!.answer.result, replayed: true, owner });
+    } finally {
+      ws.ws.close();
+    }
     const counts = await scoredTopic(new Set([String(tx['transactionId'])]));
     expect(counts.get(String(tx['transactionId']))).toBe(1);
   }, 120_000);

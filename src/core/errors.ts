@@ -1,7 +1,9 @@
 /**
- * Every error scoregate can answer with. One map: code → HTTP status and default message.
- * Decisions read `code`, never the message text. README's error table mirrors this map and
- * errors.test.ts checks that it does.
+ * Every error scoregate can answer with. One map: code → HTTP status, default message and, for
+ * the codes a client should retry after a delay, `retryAfterMs` (sent as `Retry-After` over
+ * HTTP and as `retryAfterMs` in the error over the WebSocket and in batch items). Every 503
+ * carries one. Decisions read `code`, never the message text. README's error table mirrors this
+ * map and errors.test.ts checks that it does.
  */
 import { maskText } from '../privacy/text.js';
 import { redactPaths } from './redact.js';
@@ -24,9 +26,12 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, message: 'no such route' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this route' },
   UPGRADE_REQUIRED: { status: 426, message: 'this route is a WebSocket: send the upgrade handshake (Upgrade: websocket)' },
-  NOT_READY: { status: 503, message: 'the gateway is not ready: model not loaded and warmed yet' },
-  OVERLOADED: { status: 503, message: 'the gateway is at its admission limit: retry after the Retry-After delay' },
-  SINK_FULL: { status: 503, message: 'the event spool is full (Kafka unreachable for too long): scoring is refused rather than losing events' },
+  // Retry-After 1 s: warming, shutting down or an owner moving all settle within seconds.
+  NOT_READY: { status: 503, message: 'the gateway is not ready: model not loaded and warmed yet', retryAfterMs: 1000 },
+  OVERLOADED: { status: 503, message: 'the gateway is at its admission limit: retry after the Retry-After delay', retryAfterMs: 1000 },
+  // 5 s: a full spool drains only once Kafka is back, and a failing disk does not heal in 1 s;
+  // a longer hint keeps retries of a whole fleet of clients from adding to the load meanwhile.
+  SINK_FULL: { status: 503, message: 'the event spool is full (Kafka unreachable for too long): scoring is refused rather than losing events', retryAfterMs: 5000 },
   INFERENCE_FAILED: { status: 500, message: 'the model failed to score this transaction' },
   INTERNAL: { status: 500, message: 'internal error' },
   UNAUTHORIZED: { status: 401, message: 'this call needs the admin bearer token' },
@@ -42,16 +47,26 @@ export const ERRORS = {
   UNAUTHENTICATED: { status: 401, message: 'missing or invalid credentials' },
   FORBIDDEN: { status: 403, message: 'these credentials do not allow this call' },
   RATE_LIMITED: { status: 429, message: 'rate limit of these credentials exceeded: retry after Retry-After seconds' },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, ErrorSpec>;
+
+export interface ErrorSpec {
+  status: number;
+  message: string;
+  /** Set on the codes a client should retry after this delay (all 503s). */
+  retryAfterMs?: number;
+}
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/** The map seen through its common shape (`retryAfterMs` is on some codes only). */
+const SPECS: Readonly<Record<ErrorCode, ErrorSpec>> = ERRORS;
 
 /** The JSON body of every error answer: `{"error": {code, message, field?}}`. */
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
   field?: string;
-  /** For OVERLOADED: when to try again (also the Retry-After header over HTTP). */
+  /** When to try again (also the Retry-After header over HTTP): every 503, and RATE_LIMITED. */
   retryAfterMs?: number;
 }
 
@@ -59,15 +74,20 @@ export class ScoregateError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly field: string | undefined;
-  /** Set on errors a client should retry after a delay (OVERLOADED). */
-  retryAfterMs: number | undefined = undefined;
+  /**
+   * Set on errors a client should retry after a delay: the map's default for the code (every
+   * 503), or a delay known only at the throw (RATE_LIMITED's missing tokens).
+   */
+  retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message?: string, field?: string) {
-    super(message ?? ERRORS[code].message);
+    const spec = SPECS[code];
+    super(message ?? spec.message);
     this.name = 'ScoregateError';
     this.code = code;
-    this.status = ERRORS[code].status;
+    this.status = spec.status;
     this.field = field;
+    this.retryAfterMs = spec.retryAfterMs;
   }
 
   toBody(): ErrorBody {

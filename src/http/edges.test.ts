@@ -3,7 +3,8 @@
  * an over-limit body past the linger bound (413, then the connection is closed), a WebSocket
  * frame over the limit (1009 with a reason, not a dropped TCP connection), too many messages in
  * flight on one connection, a model registry that cannot be reached (502), and a disk that is
- * full (/dev/full behind the scored-events file: 503 SINK_FULL, readiness fails).
+ * full (/dev/full behind the scored-events file: 503 SINK_FULL with Retry-After over HTTP and
+ * retryAfterMs over the WebSocket, readiness fails).
  */
 import { mkdtempSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -15,7 +16,7 @@ import { rawExchange, statuses } from '../../test/support/raw.js';
 import { openClient } from '../../test/support/ws.js';
 
 interface ErrorAnswer {
-  error: { code: string; message: string; field?: string };
+  error: { code: string; message: string; field?: string; retryAfterMs?: number };
 }
 
 /** A loopback port nothing listens on. */
@@ -119,12 +120,25 @@ describe('a full disk', () => {
       const r = await postJson(`${gw.url}/v1/score`, tx);
       expect(r.status).toBe(503);
       expect((r.json as ErrorAnswer).error.code).toBe('SINK_FULL');
+      // Every 503 says when to retry: the error map's 5 s, as the header and in the body.
+      expect(r.headers.get('retry-after')).toBe('5');
+      expect((r.json as ErrorAnswer).error.retryAfterMs).toBe(5000);
       const again = await postJson(`${gw.url}/v1/score`, tx); // not remembered: refused again, not replayed
       expect(again.status).toBe(503);
       expect((again.json as ErrorAnswer).error.code).toBe('SINK_FULL');
       const ready = await fetch(`${gw.url}/readyz`);
       expect(ready.status).toBe(503);
       expect(((await ready.json()) as ErrorAnswer).error.message).toMatch(/sink refuses writes/);
+      expect(ready.headers.get('retry-after')).toBe('1'); // NOT_READY
+      // The WebSocket's per-message error carries the same delay.
+      const ws = await openClient(gw.port);
+      try {
+        ws.ws.send(JSON.stringify({ id: 'full', transaction: validTx() }));
+        const [reply] = await ws.waitFor(1);
+        expect(reply?.error).toMatchObject({ code: 'SINK_FULL', retryAfterMs: 5000 });
+      } finally {
+        ws.ws.close();
+      }
     } finally {
       expect(await gw.stop()).toBe(0);
     }

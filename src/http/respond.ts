@@ -1,7 +1,6 @@
 /** Writing answers on uWS responses: status lines built once, JSON bodies, aborted requests skipped. */
 import type { HttpResponse, RecognizedString } from 'uWebSockets.js';
 import type { AdmissionLimiter } from '../admission/limiter.js';
-import { RETRY_AFTER_S } from '../admission/limiter.js';
 import type { ScoregateError } from '../core/errors.js';
 
 const STATUS_TEXT: Record<number, string> = {
@@ -28,7 +27,8 @@ export function statusLine(status: number): string {
   return STATUS_TEXT[status] ?? `${status} Status`;
 }
 
-const RETRY_AFTER = String(RETRY_AFTER_S);
+/** `Retry-After` for the common 1 s delay, built once. */
+const RETRY_AFTER_1S = '1';
 
 /** Per-request state shared between uWS callbacks. */
 export class Exchange {
@@ -82,8 +82,10 @@ export class Exchange {
   }
 
   sendError(e: ScoregateError, close = false): void {
+    // retryAfterMs comes from the error map (every 503) or the throw (RATE_LIMITED); 1 s, the
+    // shed answer's, is the common case and needs no string built.
     const ms = e.retryAfterMs;
-    const retryAfter = ms === undefined ? (e.code === 'OVERLOADED' ? RETRY_AFTER : null) : ms === 1000 ? RETRY_AFTER : String(Math.max(1, Math.ceil(ms / 1000)));
+    const retryAfter = ms === undefined ? null : ms === 1000 ? RETRY_AFTER_1S : String(Math.max(1, Math.ceil(ms / 1000)));
     this.send(e.status, JSON.stringify({ error: e.toBody() }), close, 'application/json', retryAfter === null ? null : 'retry-after', retryAfter ?? '');
   }
 }

@@ -65,9 +65,7 @@ export function budgetOf(header: string, max: number): number {
 
 /** The error a shed request gets: built once, it carries no per-request detail. */
 export function overloaded(): ScoregateError {
-  const e = new ScoregateError('OVERLOADED');
-  e.retryAfterMs = 1000;
-  return e;
+  return new ScoregateError('OVERLOADED'); // Retry-After from the error map
 }
 
 /** Shared front half: admission, headers, readiness, body, JSON. Calls `handle` with the parsed body. */
@@ -195,12 +193,17 @@ export function batchRoute(scorer: Scorer, opts: ScoreRouteOptions): (res: HttpR
       throw new ScoregateError('BATCH_TOO_LARGE', `a batch holds at most ${opts.batchMaxItems} transactions, got ${items.length}`, 'transactions');
     }
     const parts: string[] = new Array<string>(items.length);
+    const self = opts.self;
     // All items enter the scorer in this turn, so they share inference runs. An item whose id
     // repeats an earlier item's waits for it and replays its answer.
     const all = items.map((item: unknown, i) =>
       scorer.score(item, contextOf(ex, budgetMs, () => rawPayload(item), explain)).then(
         (a) => {
-          parts[i] = a.replayed ? `{"result":${a.body},"replayed":true}` : `{"result":${a.body}}`;
+          const replayed = a.replayed ? ',"replayed":true' : '';
+          // With CLUSTER_SHARDS each item names the owner that answered it (items of one batch
+          // may belong to different owners, so one Scoregate-Owner header could not say it).
+          const owner = self === undefined ? '' : `,"owner":${JSON.stringify(a.owner ?? self())}`;
+          parts[i] = `{"result":${a.body}${replayed}${owner}}`;
         },
         (err: unknown) => {
           parts[i] = JSON.stringify({ error: { ...asScoregateError(err).toBody(), index: i } });

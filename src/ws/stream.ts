@@ -35,6 +35,8 @@ export interface StreamOptions {
   budgetMs: number;
   limiter: AdmissionLimiter;
   access: AccessControl;
+  /** With CLUSTER_SHARDS: this instance's address, named as `owner` on the results it scores itself. */
+  self?: () => string;
 }
 
 /**
@@ -252,7 +254,10 @@ export class StreamRoute {
       (a) => {
         c.inFlight--;
         limiter.release(performance.now() - startedAt);
-        this.send(ws, a.replayed ? `{"id":${idJson},"result":${a.body},"replayed":true}` : `{"id":${idJson},"result":${a.body}}`);
+        // With CLUSTER_SHARDS, `owner` is the routing hint Scoregate-Owner gives over HTTP.
+        const self = this.opts.self;
+        const owner = self === undefined ? '' : `,"owner":${JSON.stringify(a.owner ?? self())}`;
+        this.send(ws, `{"id":${idJson},"result":${a.body}${a.replayed ? ',"replayed":true' : ''}${owner}}`);
       },
       (err: unknown) => {
         c.inFlight--;
@@ -262,9 +267,6 @@ export class StreamRoute {
     );
   }
 
-  private readonly shedError = ((): ScoregateError => {
-    const e = new ScoregateError('OVERLOADED');
-    e.retryAfterMs = 1000;
-    return e;
-  })();
+  /** Built once; its retryAfterMs comes from the error map. */
+  private readonly shedError = new ScoregateError('OVERLOADED');
 }
