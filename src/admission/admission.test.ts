@@ -13,6 +13,7 @@ import { fallbackScore, FALLBACK_MODEL } from './fallback.js';
 import { postJson, startGateway, validTx, type RunningGateway } from '../../test/support/gateway.js';
 import { ScoreOracle, type Expectation } from '../../test/support/oracle.js';
 import { openClient } from '../../test/support/ws.js';
+import { rawExchange, statuses } from '../../test/support/raw.js';
 
 const SLOW = join(REPO_ROOT, 'test/fixtures/slow');
 const FAILING = join(REPO_ROOT, 'test/fixtures/failing');
@@ -60,9 +61,23 @@ describe('admission: over the limit is shed before any work, with a retry hint',
   });
 
   it('a second transaction while one is inside gets 503 OVERLOADED with Retry-After; operations routes never are', async () => {
+    // The first transaction holds the one slot for as long as the test needs: admitted before
+    // its body is read, its body arrives in two halves, the second only after the checks (a
+    // slow model alone left a ~0.2 s window that a loaded machine could miss).
     const first = validTx({ userId: fresh('adm') });
-    const pending = postJson(`${gw.url}/v1/score`, first);
-    await vi.waitFor(async () => expect(await metric(gw, 'scoregate_in_flight')).toBe(1), { timeout: 10_000, interval: 5 });
+    const body = JSON.stringify(first);
+    const cut = body.length >> 1;
+    let rest: () => void = () => undefined;
+    const pending = rawExchange(
+      gw.port,
+      (send) => {
+        send(`POST /v1/score HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, cut)}`);
+        rest = () => send(body.slice(cut));
+      },
+      { idleMs: 30_000, until: (t) => t.includes('\r\n\r\n') && t.trimEnd().endsWith('}') },
+    );
+    // Admitted once a probe (a transaction of its own) is shed; a probe that came first is scored.
+    await vi.waitFor(async () => expect((await postJson(`${gw.url}/v1/score`, validTx({ userId: fresh('probe') }))).status).toBe(503), { timeout: 10_000, interval: 20 });
     const second = validTx({ userId: fresh('adm') });
     const shed = await postJson(`${gw.url}/v1/score`, second);
     expect(shed.status).toBe(503);
@@ -83,15 +98,16 @@ describe('admission: over the limit is shed before any work, with a retry hint',
     expect(reply).toMatchObject({ id: 'w1', error: { code: 'OVERLOADED', retryAfterMs: 1000 } });
     expect(c.closed).toBeNull();
     c.ws.close();
-    // The first one was scored by the model all along.
+    // The first one, its body complete, is scored by the model.
+    rest();
     const r1 = await pending;
-    expect(r1.status).toBe(200);
-    expect((r1.json as ScoreAnswer).model.name).toBe('slow');
+    expect(statuses(r1.text)).toEqual([200]);
+    expect((JSON.parse(r1.text.slice(r1.text.indexOf('\r\n\r\n') + 4)) as ScoreAnswer).model.name).toBe('slow');
     // A shed transaction was not remembered or counted: its retry is scored normally.
     const retry = await postJson(`${gw.url}/v1/score`, second);
     expect(retry.status).toBe(200);
     expect(retry.headers.get('idempotent-replayed')).toBeNull();
-    expect(await metric(gw, 'scoregate_shed_total{transport="http"}')).toBe(2);
+    expect(await metric(gw, 'scoregate_shed_total{transport="http"}')).toBe(3); // the probe, the second, the batch
     expect(await metric(gw, 'scoregate_shed_total{transport="ws"}')).toBe(1);
   });
 
