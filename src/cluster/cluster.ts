@@ -43,7 +43,7 @@ export class Cluster {
     const inputPartitions = layout.partitions.get(c.topicTransactions) ?? c.topicTransactionsPartitions;
     this.userEventsPartitions = layout.partitions.get(c.topicUserEvents) ?? c.topicUserEventsPartitions;
     this.shards = c.clusterShards
-      ? new Shards(kafka, { inputTopic: c.topicTransactions, inputPartitions, groupId: c.kafkaGroupId, advertisedUrl, rebuild: (p) => this.rebuild(p), drop: (lost) => engine.dropUsers(lost) }, log)
+      ? new Shards(kafka, { inputTopic: c.topicTransactions, inputPartitions, groupId: c.kafkaGroupId, advertisedUrl, rebuild: (p) => this.rebuild(p), drop: (lost) => engine.dropUsers(lost), forget: (lost) => this.feed?.forget(lost) }, log)
       : null;
     const f = metrics.clusterForwarded;
     const [answered, refused, unavailable] = [f.labels('answered'), f.labels('refused'), f.labels('unavailable')];
@@ -67,9 +67,9 @@ export class Cluster {
     return c.clusterShards || c.kafkaScoreInput ? `${c.kafkaGroupId}.windows.${randomUUID().slice(0, 8)}` : c.kafkaGroupId;
   }
 
-  feedHooks(): { keep?: (u: string) => boolean; rebuilding?: (u: string) => boolean } {
+  feedHooks(): { keep?: (u: string) => boolean; rebuilding?: (u: string) => number } {
     const s = this.shards;
-    return s === null ? {} : { keep: (u) => s.owns(u), rebuilding: (u) => s.isRebuilding(u) };
+    return s === null ? {} : { keep: (u) => s.owns(u), rebuilding: (u) => s.rebuildingPartition(u) };
   }
 
   /** With shards: joins the group and resolves at the first assignment (the feed filters on it). */
@@ -165,7 +165,7 @@ export class Cluster {
       { topic: c.topicUserEvents, partition: p % this.userEventsPartitions },
       ...(c.kafkaScoreInput ? [] : [{ topic: c.topicTransactions, partition: p }]),
     ]);
-    await feed.rewind(parts);
+    await feed.rewind(parts, { partitions, timeoutMs: c.clusterRebuildTimeoutMs });
   }
 
   /** Records scored from the input (for tests and logs). */

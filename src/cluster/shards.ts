@@ -26,6 +26,9 @@ import { partitionOf } from './partition.js';
 const { AssignerProtocol } = kafkajs;
 const ASSIGNER = 'scoregate-owner';
 const REFRESH_MS = 3000;
+/** A failed rebuild is tried again after 1 s, then twice as long each time, up to 30 s. */
+const REBUILD_RETRY_MS = 1000;
+const REBUILD_RETRY_MAX_MS = 30_000;
 
 /** What a member says of itself in its subscription's userData. */
 interface MemberData {
@@ -96,10 +99,12 @@ export interface ShardOptions {
   inputPartitions: number;
   groupId: string;
   advertisedUrl: () => string;
-  /** Rebuilds the windows of gained partitions; resolves when they are caught up. */
+  /** Rebuilds the windows of gained partitions; resolves when they are caught up (retried while owned when it rejects). */
   rebuild: (partitions: number[]) => Promise<void>;
   /** Drops the windows of users `lost` says (partitions moved away). */
   drop: (lost: (userId: string) => boolean) => number;
+  /** Partitions moved away: the feed forgets what their rebuild read, and stops a rebuild left with none. */
+  forget?: (partitions: number[]) => void;
 }
 
 export class Shards {
@@ -115,6 +120,7 @@ export class Shards {
   private firstAssignment: (() => void) | null = null;
   readonly assigned: Promise<void>;
   generation = 0;
+  private stopped = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -134,7 +140,14 @@ export class Shards {
   }
 
   isRebuilding(userId: string): boolean {
-    return this.rebuilding.size > 0 && this.rebuilding.has(this.partitionOf(userId));
+    return this.rebuildingPartition(userId) >= 0;
+  }
+
+  /** The user's partition when its windows are being rebuilt, else -1 (the feed asks per record: no hash while none is). */
+  rebuildingPartition(userId: string): number {
+    if (this.rebuilding.size === 0) return -1;
+    const p = this.partitionOf(userId);
+    return this.rebuilding.has(p) ? p : -1;
   }
 
   route(userId: string): Route {
@@ -180,21 +193,15 @@ export class Shards {
     }
     const lostSet = new Set(lost);
     const dropped = lost.length === 0 ? 0 : this.opts.drop((u) => lostSet.has(this.partitionOf(u)));
+    if (lost.length > 0) this.opts.forget?.(lost);
     // The first assignment is served by the feed's start-up replay (it reads what is owned).
     const first = this.firstAssignment !== null;
     for (const p of gained) this.owned.add(p);
     if (gained.length > 0 && !first) {
       for (const p of gained) this.rebuilding.add(p);
-      const t0 = performance.now();
-      const done = this.opts.rebuild(gained).then(
-        () => {
-          for (const p of gained) if (this.rebuilt.get(p) === done) this.rebuilding.delete(p);
-          this.log.info('partitions rebuilt', { partitions: gained, ms: Math.round(performance.now() - t0) });
-        },
-        (err: unknown) => {
-          this.log.error('partition rebuild failed: those users stay unavailable here', { partitions: gained, error: String(err) });
-        },
-      );
+      // Which of `gained` this rebuild still serves: not those lost, or gained again, since.
+      const mine = (): number[] => gained.filter((p) => this.rebuilt.get(p) === done);
+      const done: Promise<void> = this.rebuildOwned(gained, mine);
       for (const p of gained) this.rebuilt.set(p, done);
     }
     this.log.info('partitions assigned', { owned: [...this.owned].sort((a, b) => a - b), gained, lost, usersDropped: dropped });
@@ -203,6 +210,33 @@ export class Shards {
       this.firstAssignment = null;
     }
     void this.refreshOwners();
+  }
+
+  /**
+   * Rebuilds `parts` until it succeeds, retrying with backoff while this instance still owns
+   * some of them (`mine`): their users get 503 NOT_READY until then. Resolves when rebuilt, or
+   * when none is owned any more (nothing to wait for).
+   */
+  private async rebuildOwned(parts: number[], mine: () => number[]): Promise<void> {
+    const t0 = performance.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.opts.rebuild(parts);
+      } catch (err) {
+        parts = mine();
+        if (parts.length === 0 || this.stopped) return;
+        const ms = Math.min(REBUILD_RETRY_MAX_MS, REBUILD_RETRY_MS * 2 ** (attempt - 1));
+        this.log.error('partition rebuild failed: retrying (those users get 503 NOT_READY meanwhile)', { partitions: parts, attempt, retryInMs: ms, error: String(err) });
+        await new Promise((r) => setTimeout(r, ms).unref());
+        parts = mine();
+        if (parts.length === 0 || this.stopped) return;
+        continue;
+      }
+      parts = mine();
+      for (const p of parts) this.rebuilding.delete(p);
+      this.log.info('partitions rebuilt', { partitions: parts, attempts: attempt, ms: Math.round(performance.now() - t0) });
+      return;
+    }
   }
 
   /** partition → owner address, from the group's members (their userData and assignments). */
@@ -233,6 +267,7 @@ export class Shards {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     const a = this.admin;

@@ -130,6 +130,7 @@ export interface Config {
   clusterShards: boolean;
   clusterAdvertisedUrl: string;
   clusterSessionTimeoutMs: number;
+  clusterRebuildTimeoutMs: number;
   clusterSecret: string;
 }
 
@@ -267,6 +268,7 @@ export const SETTINGS = [
   s({ env: 'KAFKA_SCORE_INPUT', key: 'kafkaScoreInput', kind: 'bool', def: false, doc: 'score the transactions producers write to the transactions topic (at-least-once, deduped by transactionId; offsets committed after the scored event is acknowledged)' }),
   s({ env: 'CLUSTER_SHARDS', key: 'clusterShards', kind: 'bool', def: false, doc: 'user-affine shards: join the one consumer group KAFKA_GROUP_ID shared by every instance; the transactions partitions assigned are the users this instance owns (their windows only); requests for other users are forwarded to their owner (README: Scale-out)' }),
   s({ env: 'CLUSTER_SESSION_TIMEOUT_MS', key: 'clusterSessionTimeoutMs', kind: 'int', def: 10_000, min: 6000, max: 300_000, doc: 'with CLUSTER_SHARDS: how long the group waits for a silent instance (crashed, partitioned) before its partitions move to the others; its users get 503 NOT_READY meanwhile' }),
+  s({ env: 'CLUSTER_REBUILD_TIMEOUT_MS', key: 'clusterRebuildTimeoutMs', kind: 'int', def: 120_000, min: 1000, max: 3_600_000, doc: 'with CLUSTER_SHARDS: how long the rebuild of a gained partition\'s windows may take before it counts as failed; a failed rebuild is tried again (1 s, doubling up to 30 s) while the partition is still owned, its users getting 503 NOT_READY meanwhile' }),
   s({ env: 'CLUSTER_SECRET', key: 'clusterSecret', kind: 'string', def: '', allowEmpty: true, doc: 'with CLUSTER_SHARDS and credentials configured (AUTH_*): the bearer token instances present to each other on the forward route (POST /v1/cluster/score), the same on every instance; required then' }),
   s({ env: 'CLUSTER_ADVERTISED_URL', key: 'clusterAdvertisedUrl', kind: 'string', def: '', allowEmpty: true, doc: 'this instance\'s HTTP address as other instances reach it (advertised through the consumer group); empty: http://HOST:PORT as listening' }),
 ] as const;

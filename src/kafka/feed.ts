@@ -41,11 +41,24 @@ export interface FeedOptions {
    */
   labels?: { topic: string; take: (value: Buffer) => string };
   /**
-   * Shards (src/cluster/): keep only the users this instance owns, and the users of partitions
-   * being rebuilt after a rebalance (their ids may be in the seen set from an earlier ownership).
+   * Shards (src/cluster/): keep only the users this instance owns; `rebuilding` gives the
+   * partition of a user whose windows are being rebuilt after a rebalance, or -1 (their ids may
+   * be in the seen set from an earlier ownership).
    */
   keep?: (userId: string) => boolean;
-  rebuilding?: (userId: string) => boolean;
+  rebuilding?: (userId: string) => number;
+}
+
+/** What a rebuild (rewind) is for: the shard partitions whose users it rebuilds, and its deadline. */
+export interface RewindOptions {
+  partitions: number[];
+  timeoutMs: number;
+}
+
+/** A rebuild under way: the partitions it still rebuilds (a lost one leaves it) and how to stop it. */
+interface Rebuild {
+  readonly partitions: Set<number>;
+  readonly stop: (err: Error) => void;
 }
 
 /**
@@ -71,10 +84,16 @@ export class FeatureFeed {
   readonly caughtUpPromise: Promise<void>;
   caughtUp = false;
   consumed = 0;
-  /** Rebuilds under way (rewind): the ids they read are forgotten when none is. */
-  private rebuilds = 0;
-  /** Ids read during rebuilds: a rebuilt user counts each id once, whatever the seen set held. */
-  private readonly rebuildSeen = new Set<string>();
+  /**
+   * Per partition being rebuilt, the ids its users' records carried since its rebuild began
+   * (read by the rebuild or by this feed): a rebuilt user counts each id once, whatever the seen
+   * set held. Forgotten when the partition's rebuild succeeds or the partition is lost (its
+   * users' windows are dropped then: a later rebuild must count those ids again). Kept when a
+   * rebuild fails: the windows keep what it counted, and the retry reads it again.
+   */
+  private readonly rebuildSeen = new Map<number, Set<string>>();
+  /** partition → the rebuild under way for it. */
+  private readonly rebuildOf = new Map<number, Rebuild>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -114,6 +133,19 @@ export class FeatureFeed {
       }
       const c = this.kafka.consumer({ groupId: this.opts.groupId || `scoregate-${hostname()}`, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100, maxBytes: FETCH_MAX_BYTES, retry: { retries: 10 } });
       this.consumer = c;
+      // Caught up by the position reached, not by the last record handed over: a partition may
+      // end with control records (a transactional producer's commit markers) that eachBatch
+      // never sees; kafkajs reports batches of control records only here, and lastOffset counts them.
+      c.on(c.events.END_BATCH_PROCESS, (e) => {
+        const key = `${e.payload.topic}:${e.payload.partition}`;
+        const target = this.remaining.get(key);
+        // A fetch from before the seek landed reads from the end: past the target.
+        if (target === undefined || e.payload.firstOffset === null || Number(e.payload.firstOffset) > target) return;
+        if (Number(e.payload.lastOffset) >= target) {
+          this.remaining.delete(key);
+          this.checkCaughtUp();
+        }
+      });
       await c.connect();
       await c.subscribe({ topics, fromBeginning: false });
       await c.run({ autoCommit: true, autoCommitInterval: 1000, eachBatchAutoResolve: true, eachBatch: (p) => this.onBatch(p) });
@@ -138,18 +170,12 @@ export class FeatureFeed {
 
   private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
     const topic = batch.topic;
-    const key = `${topic}:${batch.partition}`;
     const counts = new Map<string, number>();
     for (const m of batch.messages) {
       if (m.value !== null) {
         const o = this.ingest(topic, m.value);
         this.counted(counts, typeof o === 'string' ? o : await o);
         if ((this.consumed & YIELD_EVERY) === 0) await turn();
-      }
-      const target = this.remaining.get(key);
-      if (target !== undefined && Number(m.offset) >= target) {
-        this.remaining.delete(key);
-        this.checkCaughtUp();
       }
     }
     this.flush(topic, counts);
@@ -169,42 +195,86 @@ export class FeatureFeed {
 
   /**
    * Reads `parts` again from "now minus the lookback" up to the high watermark each has now (a
-   * shard gained them in a rebalance), with a consumer of its own that lives for this rebuild:
-   * seeking the running feed's consumer raced kafkajs' own offset resolution (a batch in flight
-   * when the seek landed could move the position past it, and part of a partition was never
-   * read again; found by the shards test's gateway kill). The running feed keeps reading new
-   * records meanwhile; both count each id once (rebuildSeen).
+   * shard gained `opts.partitions` in a rebalance), with a consumer of its own that lives for
+   * this rebuild: seeking the running feed's consumer raced kafkajs' own offset resolution (a
+   * batch in flight when the seek landed could move the position past it, and part of a
+   * partition was never read again; found by the shards test's gateway kill). The running feed
+   * keeps reading new records meanwhile; both count each id once (rebuildSeen).
+   *
+   * Rejects when the rebuild consumer crashes, when `opts.timeoutMs` passes, or when every
+   * partition it rebuilds was lost (forget); the caller retries.
    */
-  async rewind(parts: { topic: string; partition: number }[]): Promise<void> {
-    if (this.consumer === null || parts.length === 0) return;
-    const plan = new Map<string, { start: number; target: number }>();
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const since = Date.now() - this.opts.lookbackMs;
-      for (const topic of new Set(parts.map((p) => p.topic))) {
-        const wanted = new Set(parts.filter((p) => p.topic === topic).map((p) => p.partition));
-        const from = await admin.fetchTopicOffsetsByTimestamp(topic, since);
-        for (const e of await admin.fetchTopicOffsets(topic)) {
-          if (!wanted.has(e.partition)) continue;
-          const high = Number(e.high);
-          const f = Number(from.find((x) => x.partition === e.partition)?.offset ?? high);
-          const start = f < 0 ? high : f;
-          if (high > start) plan.set(`${topic}:${e.partition}`, { start, target: high - 1 });
-        }
-      }
-    } finally {
-      await admin.disconnect();
+  async rewind(parts: { topic: string; partition: number }[], opts: RewindOptions): Promise<void> {
+    // Registered before the first await: Shards marks the partitions rebuilding just before, and
+    // an id the running feed reads from then on must be in their set.
+    const mine = new Set(opts.partitions);
+    let stop: (err: Error) => void = () => undefined;
+    const stopped = new Promise<never>((_, reject) => (stop = reject));
+    stopped.catch(() => undefined);
+    const self: Rebuild = { partitions: mine, stop: (err) => stop(err) };
+    for (const p of mine) {
+      this.rebuildOf.set(p, self);
+      if (!this.rebuildSeen.has(p)) this.rebuildSeen.set(p, new Set());
     }
+    const timer = setTimeout(() => stop(new Error(`rebuild not finished after ${opts.timeoutMs} ms (CLUSTER_REBUILD_TIMEOUT_MS)`)), opts.timeoutMs);
+    let ok = false;
+    try {
+      if (this.consumer !== null && parts.length > 0) await this.replay(parts, stopped);
+      ok = true;
+    } finally {
+      clearTimeout(timer);
+      for (const p of mine) {
+        if (this.rebuildOf.get(p) !== self) continue;
+        this.rebuildOf.delete(p);
+        if (ok) this.rebuildSeen.delete(p);
+      }
+    }
+  }
+
+  /**
+   * Partitions this instance lost: their users' windows were dropped, so forget the ids their
+   * rebuild read; a rebuild left with none of its partitions stops.
+   */
+  forget(partitions: number[]): void {
+    for (const p of partitions) {
+      this.rebuildSeen.delete(p);
+      const r = this.rebuildOf.get(p);
+      if (r === undefined) continue;
+      this.rebuildOf.delete(p);
+      r.partitions.delete(p);
+      if (r.partitions.size === 0) r.stop(new Error('every partition being rebuilt was lost'));
+    }
+  }
+
+  private async replay(parts: { topic: string; partition: number }[], stopped: Promise<never>): Promise<void> {
+    const plan = await Promise.race([this.plan(parts), stopped]);
+    // A partition with nothing since the lookback (its start is its high watermark) is done.
     if (plan.size === 0) return;
     const planned = [...plan].map(([k, p]) => `${k}@${p.start}..${p.target + 1}`);
-    this.rebuilds++;
     const c = this.kafka.consumer({ groupId: `${this.opts.groupId}.rebuild.${randomUUID().slice(0, 8)}`, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100, maxBytes: FETCH_MAX_BYTES, retry: { retries: 10 } });
     let records = 0;
     try {
       const left = new Map([...plan].map(([k, p]) => [k, p.target]));
       let done: () => void = () => undefined;
-      const finished = new Promise<void>((r) => (done = r));
+      let fail: (err: Error) => void = () => undefined;
+      const finished = new Promise<void>((resolve, reject) => ((done = resolve), (fail = reject)));
+      finished.catch(() => undefined); // a crash before the race below is still seen by it
+      // A crashed consumer reads nothing more (and one restarted by kafkajs would start from the
+      // end, its seeks lost): the rebuild failed.
+      c.on(c.events.CRASH, (e) => fail(e.payload.error instanceof Error ? e.payload.error : new Error(String(e.payload.error))));
+      // Done by the position reached, not by the last record handed over: a partition may end
+      // with control records (a transactional producer's commit markers) that eachBatch never
+      // sees. kafkajs reports batches of control records only here; lastOffset counts them.
+      c.on(c.events.END_BATCH_PROCESS, (e) => {
+        const key = `${e.payload.topic}:${e.payload.partition}`;
+        const target = left.get(key);
+        // A fetch from before the seek landed reads from the end: past the target.
+        if (target === undefined || e.payload.firstOffset === null || Number(e.payload.firstOffset) > target) return;
+        if (Number(e.payload.lastOffset) >= target) {
+          left.delete(key);
+          if (left.size === 0) done();
+        }
+      });
       await c.connect();
       await c.subscribe({ topics: [...new Set(parts.map((p) => p.topic))], fromBeginning: false });
       await c.run({
@@ -225,10 +295,6 @@ export class FeatureFeed {
             records++;
           }
           this.flush(batch.topic, counts);
-          if (Number(batch.messages.at(-1)?.offset ?? -1) >= target) {
-            left.delete(key);
-            if (left.size === 0) done();
-          }
           await heartbeat();
         },
       });
@@ -237,12 +303,35 @@ export class FeatureFeed {
         const i = k.lastIndexOf(':');
         c.seek({ topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: String(p.start) });
       }
-      await finished;
+      await Promise.race([finished, stopped]);
       this.log.info('feed rewound', { partitions: planned, records });
     } finally {
       await c.disconnect().catch(() => undefined);
-      if (--this.rebuilds === 0) this.rebuildSeen.clear();
     }
+  }
+
+  /** topic:partition → where a rebuild starts (now minus the lookback) and the last offset it reads. */
+  private async plan(parts: { topic: string; partition: number }[]): Promise<Map<string, { start: number; target: number }>> {
+    const plan = new Map<string, { start: number; target: number }>();
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const since = Date.now() - this.opts.lookbackMs;
+      for (const topic of new Set(parts.map((p) => p.topic))) {
+        const wanted = new Set(parts.filter((p) => p.topic === topic).map((p) => p.partition));
+        const from = await admin.fetchTopicOffsetsByTimestamp(topic, since);
+        for (const e of await admin.fetchTopicOffsets(topic)) {
+          if (!wanted.has(e.partition)) continue;
+          const high = Number(e.high);
+          const f = Number(from.find((x) => x.partition === e.partition)?.offset ?? high);
+          const start = f < 0 ? high : f;
+          if (high > start) plan.set(`${topic}:${e.partition}`, { start, target: high - 1 });
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    return plan;
   }
 
   /** A record's value decoded (Avro through the registry, or JSON), amounts as decimal text. */
@@ -284,11 +373,13 @@ export class FeatureFeed {
       const o = this.opts;
       if (o.keep !== undefined && !o.keep(tx.userId)) return 'not_owned';
       let again = false;
-      const rebuilt = o.rebuilding !== undefined && o.rebuilding(tx.userId);
-      if (rebuilt) {
-        // One lookup in a set of every id the rebuild read (has, then add, was two).
-        const before = this.rebuildSeen.size;
-        again = this.rebuildSeen.add(tx.transactionId).size === before;
+      const p = o.rebuilding === undefined ? -1 : o.rebuilding(tx.userId);
+      const rebuilt = p >= 0;
+      const seen = rebuilt ? this.rebuildSeen.get(p) : undefined;
+      if (seen !== undefined) {
+        // One lookup in the set of ids the partition's rebuild read (has, then add, was two).
+        const before = seen.size;
+        again = seen.add(tx.transactionId).size === before;
         if (!again) this.engine.seen.delete(tx.transactionId);
       }
       if (again) outcome = 'duplicate';
