@@ -157,6 +157,18 @@ const MLSERVER_WORKERS = Number(process.env['MLSERVER_WORKERS'] ?? 1);
 const PYTRITON_INSTANCES = Number(process.env['PYTRITON_INSTANCES'] ?? 1);
 const MODEL_DIR = resolve(ROOT, process.env['MODEL_DIR'] ?? 'models/fraud-detector');
 const PEER_LESS_WORK = 'precomputed feature rows over the Open Inference Protocol: no parsing of transactions, checks, feature windows, idempotency or sink';
+/** What the serving peers (e, f, g) share: the Open Inference Protocol route, no WebSocket, metrics, MLflow or overload run. */
+const OIP_PEER = {
+  path: '/v2/models/fraud-detector/infer',
+  readyPath: '/v2/models/fraud-detector/ready',
+  ws: false,
+  metrics: false,
+  mlflow: false,
+  overload: false,
+  peer: true,
+  lessWork: PEER_LESS_WORK,
+  startTimeoutMs: 180_000,
+} as const;
 
 /** A peer's venv (scripts/services/peer-venv.sh): null when installed; a full run installs it when missing, a failed install is the reason it is skipped. */
 function peerVenv(peer: 'mlserver' | 'pytriton', venv: string): string | null {
@@ -277,17 +289,9 @@ const TARGETS: Record<Exclude<Key, 's'>, TargetDef> = {
     key: 'e',
     short: 'MLServer+mlflow',
     name: 'Seldon MLServer 1.7.1, mlserver-mlflow runtime (OIP, one input per column, pandas)',
-    path: '/v2/models/fraud-detector/infer',
-    readyPath: '/v2/models/fraud-detector/ready',
-    ws: false,
-    metrics: false,
-    mlflow: false,
-    overload: false,
+    ...OIP_PEER,
     body: 'oip-columns',
-    peer: true,
     config: `parallel_workers ${MLSERVER_WORKERS} (MLSERVER_WORKERS), adaptive batching off (it returns wrong scores with this runtime)`,
-    lessWork: PEER_LESS_WORK,
-    startTimeoutMs: 180_000,
     missing: () => peerVenv('mlserver', MLSERVER_VENV),
     command: (port, tmp, extra) => ({
       cmd: join(MLSERVER_VENV, 'bin', 'mlserver'),
@@ -299,17 +303,9 @@ const TARGETS: Record<Exclude<Key, 's'>, TargetDef> = {
     key: 'f',
     short: 'MLServer+ONNX',
     name: 'Seldon MLServer 1.7.1, a small ONNX runtime (loadtest/servers/mlserver_onnx.py, onnxruntime)',
-    path: '/v2/models/fraud-detector/infer',
-    readyPath: '/v2/models/fraud-detector/ready',
-    ws: false,
-    metrics: false,
-    mlflow: false,
-    overload: false,
+    ...OIP_PEER,
     body: 'oip',
-    peer: true,
     config: `parallel_workers ${MLSERVER_WORKERS} (MLSERVER_WORKERS), ORT 1 intra-op thread per worker`,
-    lessWork: PEER_LESS_WORK,
-    startTimeoutMs: 180_000,
     missing: () => peerVenv('mlserver', MLSERVER_VENV),
     command: (port, tmp, extra) => ({
       cmd: join(MLSERVER_VENV, 'bin', 'mlserver'),
@@ -321,17 +317,9 @@ const TARGETS: Record<Exclude<Key, 's'>, TargetDef> = {
     key: 'g',
     short: 'PyTriton',
     name: 'NVIDIA Triton 2.51 via PyTriton 0.7.0 (onnxruntime in its Python function, dynamic batching)',
-    path: '/v2/models/fraud-detector/infer',
-    readyPath: '/v2/models/fraud-detector/ready',
-    ws: false,
-    metrics: false,
-    mlflow: false,
-    overload: false,
+    ...OIP_PEER,
     body: 'oip',
-    peer: true,
     config: `${PYTRITON_INSTANCES} instance(s) (PYTRITON_INSTANCES), dynamic batching max 64 rows, 100 µs queue delay, ORT 1 intra-op thread`,
-    lessWork: PEER_LESS_WORK,
-    startTimeoutMs: 180_000,
     missing: () => peerVenv('pytriton', PYTRITON_VENV),
     command: (port, _tmp, extra) => {
       const py = join(PYTRITON_VENV, 'bin', 'python');
