@@ -15,7 +15,7 @@ import type { KafkaSink } from '../kafka/sink.js';
 import type { Transaction } from '../quality/transaction.js';
 import type { ScoreContext, Scorer } from '../scoring/scorer.js';
 import type { Metrics } from '../core/metrics.js';
-import { Forwarder, LocalAgain, moving } from './forward.js';
+import { Forwarder, LocalAgain, UNAVAILABLE, moving } from './forward.js';
 import { InputScorer } from './input.js';
 import { Shards } from './shards.js';
 import type { TopicLayout } from './topics.js';
@@ -43,7 +43,7 @@ export class Cluster {
     const inputPartitions = layout.partitions.get(c.topicTransactions) ?? c.topicTransactionsPartitions;
     this.userEventsPartitions = layout.partitions.get(c.topicUserEvents) ?? c.topicUserEventsPartitions;
     this.shards = c.clusterShards
-      ? new Shards(kafka, { inputTopic: c.topicTransactions, inputPartitions, groupId: c.kafkaGroupId, advertisedUrl, rebuild: (p) => this.rebuild(p), drop: (lost) => engine.dropUsers(lost), forget: (lost) => this.feed?.forget(lost) }, log)
+      ? new Shards(kafka, { inputTopic: c.topicTransactions, inputPartitions, groupId: c.kafkaGroupId, sessionTimeoutMs: c.clusterSessionTimeoutMs, advertisedUrl, rebuild: (p) => this.rebuild(p), drop: (lost) => engine.dropUsers(lost), forget: (lost) => this.feed?.forget(lost) }, log)
       : null;
     const f = metrics.clusterForwarded;
     const [answered, refused, unavailable] = [f.labels('answered'), f.labels('refused'), f.labels('unavailable')];
@@ -145,7 +145,7 @@ export class Cluster {
     if (ctx.forwarded === true || ctx.source === 'kafka') {
       // A forwarded request is never forwarded again; the input's own records are all ours.
       if (ctx.source === 'kafka') return null;
-      throw moving(r.kind === 'rebuilding' ? 'this user\'s windows are being rebuilt after a rebalance' : 'this instance no longer owns this user (rebalance in progress)');
+      throw moving(r.kind === 'rebuilding' || r.kind === 'fenced' ? UNAVAILABLE[r.kind] : 'this instance no longer owns this user (rebalance in progress)');
     }
     // What the client asked of the first instance travels with it: the explanation, and what is
     // left of its budget (the owner's deadline counts from its own receipt).

@@ -17,7 +17,7 @@ function shards(rebuild: (p: number[]) => Promise<void>): { s: Shards; forgotten
   const errors: string[] = [];
   const log = new Logger('error');
   vi.spyOn(log, 'error').mockImplementation((msg: string) => void errors.push(msg));
-  const s = new Shards({} as Kafka, { inputTopic: 't', inputPartitions: 4, groupId: 'g', advertisedUrl: () => 'http://me', rebuild, drop: () => 0, forget: (p) => void forgotten.push(p) }, log);
+  const s = new Shards({} as Kafka, { inputTopic: 't', inputPartitions: 4, groupId: 'g', sessionTimeoutMs: 10_000, advertisedUrl: () => 'http://me', rebuild, drop: () => 0, forget: (p) => void forgotten.push(p) }, log);
   s.assign([0]); // the first assignment is the feed's start-up replay's
   return { s, forgotten, errors };
 }

@@ -19,7 +19,7 @@ import { CLUSTER_REPLICATION, startKafkaCluster } from '../../scripts/services/k
 import type { Services } from '../../scripts/services/services.js';
 import { postJson, startGateway, validTx, type RunningGateway } from '../../test/support/gateway.js';
 import { openClient } from '../../test/support/ws.js';
-import { ScoreOracle, differences, type Answer } from '../../test/support/oracle.js';
+import { ScoreOracle, differences, type Answer, type Expectation } from '../../test/support/oracle.js';
 import { knownSequence, type Tx } from '../../test/support/sequence.js';
 import { readTopic, topicSet } from '../../test/support/kafka-topics.js';
 
@@ -108,10 +108,13 @@ interface Sent {
   ms: number;
 }
 
+/** A client's patience with one attempt (null: none); a stalled instance's clients give up and call the next. */
+let attemptTimeoutMs: number | null = null;
+
 /**
  * One transaction as a client sends it: to a live instance (round-robin from `pick`), retrying a
- * 503 after its Retry-After and a refused connection on the next instance; anything else is
- * the answer.
+ * 503 after its Retry-After and a refused connection (or an attempt past `attemptTimeoutMs`) on
+ * the next instance; anything else is the answer.
  */
 async function send(tx: Tx, pick: number): Promise<Sent> {
   let retried = 0;
@@ -120,7 +123,7 @@ async function send(tx: Tx, pick: number): Promise<Sent> {
     let r: Response;
     const t0 = performance.now();
     try {
-      r = await fetch(`${gw.url}/v1/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(tx) });
+      r = await fetch(`${gw.url}/v1/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(tx), ...(attemptTimeoutMs === null ? {} : { signal: AbortSignal.timeout(attemptTimeoutMs) }) });
     } catch {
       retried++;
       continue;
@@ -165,6 +168,31 @@ async function load(seq: readonly Tx[], at = Infinity, during: () => Promise<voi
   return out;
 }
 
+/**
+ * What a test saw when answers were off the oracle (printed, for the one reading a failure):
+ * per user with an answer off, each of their transactions as sent (status, retries, the
+ * instance called, the owner), and the instances' ownership log.
+ */
+function diagnose(what: string, seq: readonly Tx[], expected: Expectation[], sent: readonly Sent[]): void {
+  const off = new Set<string>();
+  expected.forEach((e, i) => {
+    const r = sent[i]?.answer.result;
+    if (e.kind === 'scored' && (r === undefined || Math.abs(r.score - e.score) > 1e-5)) off.add(String(seq[i]!['userId']));
+  });
+  if (off.size === 0) return;
+  const lines: string[] = [`${what}: answers off the oracle for ${[...off].join(', ')}`];
+  for (const u of off) {
+    seq.forEach((t, i) => {
+      if (String(t['userId']) !== u) return;
+      const s = sent[i]!;
+      const e = expected[i]!;
+      lines.push(`  #${i} ${String(t['transactionId'])} ts=${String(t['timestamp'])} status=${s.status} retried=${s.retried} via=${s.via} owner=${s.owner} score=${s.answer.result?.score ?? JSON.stringify(s.answer.error)} expected=${e.kind === 'scored' ? e.score : e.code}`);
+    });
+  }
+  for (const g of live) lines.push(`--- ${g.url}`, ...g.logs.filter((l) => /partition|rebuil|rewound|feed|group|crash|kafka/i.test(l)).slice(-40));
+  console.log(lines.join('\n'));
+}
+
 const sequence = (what: string, users: number, perUser: number): Tx[] =>
   knownSequence({ prefix: `${what}-${run}`, users, perUser, now: Date.now(), allowedLatenessMs: config.allowedLatenessMs });
 
@@ -192,6 +220,7 @@ describe('user-affine shards on 3 brokers and 3 gateways', () => {
     const before = await Promise.all(live.map(windowUsers));
     const sent = await load(seq);
     const diffs = differences(expected, sent.map((s) => s.answer));
+    diagnose('shards load', seq, expected, sent);
     expect(diffs).toEqual([]);
     expect(sent.filter((s) => s.status >= 500).map((s) => s.answer)).toEqual([]);
     // The owner names itself on every answer (a routing hint), and several owners answered.
@@ -279,7 +308,7 @@ describe('user-affine shards on 3 brokers and 3 gateways', () => {
     const failed = sent.filter((s) => s.status >= 500);
     const wrong = differences(expected, sent.map((s) => s.answer));
     console.log(`gateway SIGKILL: ${seq.length} transactions, ${retried} retries (503 NOT_READY with Retry-After, or refused connections), ${failed.length} failed, ${wrong.length} answers off the oracle`);
-    if (wrong.length > 0) for (const g of live) console.log(g.logs.filter((l) => /partition|rebuil|feed|group/.test(l)).join('\n'));
+    diagnose('gateway SIGKILL', seq, expected, sent);
     expect(failed.map((s) => s.answer)).toEqual([]);
     expect(await settled()).toHaveLength(2);
     // The survivors took the victim's partitions and rebuilt those users' windows from the topics.
@@ -301,6 +330,7 @@ describe('user-affine shards on 3 brokers and 3 gateways', () => {
     const failed = sent.filter((s) => s.status >= 500);
     console.log(`broker SIGKILL: ${seq.length} transactions, ${sent.reduce((a, s) => a + s.retried, 0)} retries, ${failed.length} failed`);
     expect(failed.map((s) => s.answer)).toEqual([]);
+    diagnose('broker SIGKILL', seq, expected, sent);
     expect(differences(expected, sent.map((s) => s.answer))).toEqual([]);
     const want = scoredIds(sent);
     const counts = await scoredTopic(want);
@@ -319,6 +349,37 @@ describe('user-affine shards on 3 brokers and 3 gateways', () => {
     await svc.restartKafka(2);
   }, 300_000);
 
+  it('a stalled owner (SIGSTOP past its session) is fenced: it answers nothing from stale windows when it wakes, answers stay equal to the oracle', async () => {
+    const victim = live[1]!;
+    const seq = sequence('stall', 24, 8);
+    const expected = await oracle.replay(seq);
+    const session = Number(victim.env['CLUSTER_SESSION_TIMEOUT_MS']);
+    attemptTimeoutMs = 3000;
+    const sent = await load(seq, Math.floor(seq.length / 3), async () => {
+      // Stopped past its session timeout: the group moves its partitions to the others, which
+      // rebuild and serve those users while the victim still believes it owns them.
+      // The gateway itself is the supervisor's child (src/main.ts re-executes with a heap limit).
+      const pid = Number(spawnSync('pgrep', ['-P', String(victim.proc.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+      expect(pid).toBeGreaterThan(0);
+      process.kill(pid, 'SIGSTOP');
+      await new Promise((r) => setTimeout(r, 2 * session));
+      process.kill(pid, 'SIGCONT');
+    }).finally(() => (attemptTimeoutMs = null));
+    const failed = sent.filter((s) => s.status >= 500);
+    const wrong = differences(expected, sent.map((s) => s.answer));
+    console.log(`owner stalled ${2 * session} ms: ${seq.length} transactions, ${sent.reduce((a, s) => a + s.retried, 0)} retries, ${failed.length} failed, ${wrong.length} answers off the oracle`);
+    diagnose('stalled owner', seq, expected, sent);
+    expect(failed.map((s) => s.answer)).toEqual([]);
+    expect(wrong).toEqual([]);
+    // It fenced itself (its lease ran out unheard), and it rejoins the group under a new member
+    // id: what it is given is rebuilt, none of its stale windows kept.
+    expect(await settled()).toHaveLength(live.length);
+    const own = victim.logs.filter((l) => /"msg":"(ownership fenced|partitions assigned|partitions rebuilt)"/.test(l));
+    console.log(own.slice(-4).join('\n'));
+    expect(own.some((l) => l.includes('"msg":"ownership fenced"'))).toBe(true);
+    expect(own.some((l) => l.includes('"rejoined":true'))).toBe(true);
+  }, 300_000);
+
   it('a fourth instance joins: partitions move to it, its windows are rebuilt from the topics, answers stay equal to the oracle', async () => {
     const seq = sequence('join', 24, 12);
     const expected = await oracle.replay(seq);
@@ -331,7 +392,9 @@ describe('user-affine shards on 3 brokers and 3 gateways', () => {
       seen.set(u, k + 1);
       if (k < 6) firstHalf.add(i);
     });
-    const early = await load(seq.filter((_, i) => firstHalf.has(i)));
+    const earlySeq = seq.filter((_, i) => firstHalf.has(i));
+    const early = await load(earlySeq);
+    diagnose('before the fourth instance', earlySeq, expected.filter((_, i) => firstHalf.has(i)), early);
     const before = await Promise.all(live.map(owned));
     const joined = await addGateway();
     // Ready means its first assignment is in and caught up: it owns partitions the moment /readyz says 200.

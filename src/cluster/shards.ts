@@ -92,12 +92,18 @@ export function ownerAssigner(self: () => MemberData): PartitionAssigner {
   });
 }
 
-export type Route = { kind: 'local' } | { kind: 'rebuilding' } | { kind: 'remote'; url: string } | { kind: 'unknown' };
+/**
+ * Where a user's transaction is scored: here, nowhere for now (its windows are being rebuilt,
+ * or this instance is fenced: see Shards.fenced), at the owner's address, or not known yet.
+ */
+export type Route = { kind: 'local' } | { kind: 'rebuilding' } | { kind: 'fenced' } | { kind: 'remote'; url: string } | { kind: 'unknown' };
 
 export interface ShardOptions {
   inputTopic: string;
   inputPartitions: number;
   groupId: string;
+  /** The group's session timeout: ownership is leased for half of it from the last heartbeat the coordinator answered. */
+  sessionTimeoutMs: number;
   advertisedUrl: () => string;
   /** Rebuilds the windows of gained partitions; resolves when they are caught up (retried while owned when it rejects). */
   rebuild: (partitions: number[]) => Promise<void>;
@@ -121,6 +127,24 @@ export class Shards {
   readonly assigned: Promise<void>;
   generation = 0;
   private stopped = false;
+  /**
+   * The fence (a zombie owner must not score). Ownership holds only while the group says so:
+   * - from kafkajs' REBALANCING until the next GROUP_JOIN (the eager protocol revokes all);
+   * - for half the session timeout after the last heartbeat the coordinator answered (the
+   *   lease). An instance stalled past its session (a long GC, a stopped VM, CPU starvation)
+   *   has lost its partitions without hearing it: the others rebuilt and served those users,
+   *   and its windows are stale. The coordinator gives a partition away only a whole session
+   *   after the last heartbeat it heard, so the lease ends first.
+   * A fenced instance answers its users 503 NOT_READY (a forwarding instance retries). A
+   * heartbeat answered again proves the generation never moved on: the lease resumes. A
+   * GROUP_JOIN under a new member id means the group went on without this instance: every
+   * partition it is given is rebuilt, the ones it kept included.
+   */
+  private rebalancing = false;
+  private heardAt = 0;
+  private readonly leaseMs: number;
+  private memberId: string | null = null;
+  private fenceLogged = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -128,6 +152,25 @@ export class Shards {
     private readonly log: Logger,
   ) {
     this.assigned = new Promise((r) => (this.firstAssignment = r));
+    this.leaseMs = opts.sessionTimeoutMs / 2;
+  }
+
+  /** False while this instance may not score the users it owns (see the fence above). */
+  private leased(): boolean {
+    if (!this.rebalancing && performance.now() - this.heardAt < this.leaseMs) return true;
+    if (!this.fenceLogged) {
+      this.fenceLogged = true;
+      this.log.warn('ownership fenced', { reason: this.rebalancing ? 'rebalancing' : `no heartbeat answered for ${Math.round(performance.now() - this.heardAt)} ms (lease ${this.leaseMs} ms)`, owned: this.owned.size });
+    }
+    return false;
+  }
+
+  private heard(): void {
+    this.heardAt = performance.now();
+    if (this.fenceLogged && !this.rebalancing) {
+      this.fenceLogged = false;
+      this.log.info('ownership lease renewed', { owned: this.owned.size });
+    }
   }
 
   /** The partition of a user on the co-partitioned topics. */
@@ -152,7 +195,7 @@ export class Shards {
 
   route(userId: string): Route {
     const p = this.partitionOf(userId);
-    if (this.owned.has(p)) return this.rebuilding.has(p) ? { kind: 'rebuilding' } : { kind: 'local' };
+    if (this.owned.has(p)) return this.rebuilding.has(p) ? { kind: 'rebuilding' } : this.leased() ? { kind: 'local' } : { kind: 'fenced' };
     const url = this.owners.get(p);
     return url === undefined || url === '' || url === this.opts.advertisedUrl() ? { kind: 'unknown' } : { kind: 'remote', url };
   }
@@ -172,20 +215,34 @@ export class Shards {
     const admin = this.kafka.admin();
     await admin.connect();
     this.admin = admin;
+    consumer.on(consumer.events.REBALANCING, () => {
+      this.rebalancing = true;
+    });
+    consumer.on(consumer.events.CRASH, () => {
+      this.rebalancing = true;
+    });
+    consumer.on(consumer.events.HEARTBEAT, () => this.heard());
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const parts = e.payload.memberAssignment[this.opts.inputTopic] ?? [];
-      this.assign(parts);
+      // A new member id: the group went on without this instance (it was out past its session).
+      const rejoined = this.memberId !== null && e.payload.memberId !== this.memberId;
+      this.memberId = e.payload.memberId;
+      this.assign(parts, rejoined);
     });
     this.timer = setInterval(() => void this.refreshOwners(), REFRESH_MS);
     this.timer.unref();
   }
 
-  /** A new assignment: drop what was lost, rebuild what was gained. */
-  assign(parts: number[]): void {
+  /**
+   * A new assignment: drop what was lost, rebuild what was gained. `rejoined`: this instance was
+   * out of the group meanwhile, so others may have scored its users: all it owned is dropped
+   * and all it is given is rebuilt.
+   */
+  assign(parts: number[], rejoined = false): void {
     this.generation++;
     const next = new Set(parts);
-    const lost = [...this.owned].filter((p) => !next.has(p));
-    const gained = parts.filter((p) => !this.owned.has(p));
+    const lost = [...this.owned].filter((p) => rejoined || !next.has(p));
+    const gained = parts.filter((p) => rejoined || !this.owned.has(p));
     for (const p of lost) {
       this.owned.delete(p);
       this.rebuilding.delete(p);
@@ -204,7 +261,9 @@ export class Shards {
       const done: Promise<void> = this.rebuildOwned(gained, mine);
       for (const p of gained) this.rebuilt.set(p, done);
     }
-    this.log.info('partitions assigned', { owned: [...this.owned].sort((a, b) => a - b), gained, lost, usersDropped: dropped });
+    this.rebalancing = false;
+    this.heard();
+    this.log.info('partitions assigned', { owned: [...this.owned].sort((a, b) => a - b), gained, lost, usersDropped: dropped, ...(rejoined ? { rejoined } : {}) });
     if (first) {
       this.firstAssignment!();
       this.firstAssignment = null;

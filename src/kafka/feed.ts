@@ -94,6 +94,15 @@ export class FeatureFeed {
   private readonly rebuildSeen = new Map<number, Set<string>>();
   /** partition → the rebuild under way for it. */
   private readonly rebuildOf = new Map<number, Rebuild>();
+  /**
+   * "topic:partition" → the next offset the running consumer reads (where it was sought on
+   * start, then past each batch it handed over). Its group is its own, but a rejoin (its
+   * coordinator's broker died, or the process stalled past its session) makes kafkajs resume
+   * from the last committed offset, or from the end for a partition never committed: records
+   * landed meanwhile would be skipped. After a rejoin every partition is sought here again.
+   */
+  private readonly position = new Map<string, number>();
+  private joins = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -138,6 +147,8 @@ export class FeatureFeed {
       // never sees; kafkajs reports batches of control records only here, and lastOffset counts them.
       c.on(c.events.END_BATCH_PROCESS, (e) => {
         const key = `${e.payload.topic}:${e.payload.partition}`;
+        // Batches of a partition come in order, except after a seek: the last one says where it is.
+        this.position.set(key, Number(e.payload.lastOffset) + 1);
         const target = this.remaining.get(key);
         // A fetch from before the seek landed reads from the end: past the target.
         if (target === undefined || e.payload.firstOffset === null || Number(e.payload.firstOffset) > target) return;
@@ -146,6 +157,15 @@ export class FeatureFeed {
           this.checkCaughtUp();
         }
       });
+      c.on(c.events.GROUP_JOIN, () => {
+        if (++this.joins === 1) return; // the first: the start-up seeks below
+        for (const [key, offset] of this.position) {
+          const i = key.lastIndexOf(':');
+          c.seek({ topic: key.slice(0, i), partition: Number(key.slice(i + 1)), offset: String(offset) });
+        }
+        this.log.warn('kafka feed rejoined its group: resuming where it was', { partitions: this.position.size });
+      });
+      for (const [key, offset] of starts) this.position.set(key, offset);
       await c.connect();
       await c.subscribe({ topics, fromBeginning: false });
       await c.run({ autoCommit: true, autoCommitInterval: 1000, eachBatchAutoResolve: true, eachBatch: (p) => this.onBatch(p) });
@@ -219,7 +239,10 @@ export class FeatureFeed {
     const timer = setTimeout(() => stop(new Error(`rebuild not finished after ${opts.timeoutMs} ms (CLUSTER_REBUILD_TIMEOUT_MS)`)), opts.timeoutMs);
     let ok = false;
     try {
-      if (this.consumer !== null && parts.length > 0) await this.replay(parts, stopped);
+      if (this.consumer !== null && parts.length > 0) {
+        await this.replay(parts, stopped);
+        await Promise.race([this.liveReached(parts), stopped]);
+      }
       ok = true;
     } finally {
       clearTimeout(timer);
@@ -244,6 +267,28 @@ export class FeatureFeed {
       r.partitions.delete(p);
       if (r.partitions.size === 0) r.stop(new Error('every partition being rebuilt was lost'));
     }
+  }
+
+  /**
+   * Resolves once the running feed has read `parts` up to their high watermarks as they are now.
+   * The rebuild read up to the watermarks of its start; records landed since (the previous
+   * owner's last answers, acknowledged after the new owner's plan) reach the windows through
+   * this feed, and must be in them before the rebuilt users are served.
+   */
+  private async liveReached(parts: { topic: string; partition: number }[]): Promise<void> {
+    const highs = new Map<string, number>();
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      for (const topic of new Set(parts.map((p) => p.topic))) {
+        const wanted = new Set(parts.filter((p) => p.topic === topic).map((p) => p.partition));
+        for (const e of await admin.fetchTopicOffsets(topic)) if (wanted.has(e.partition)) highs.set(`${topic}:${e.partition}`, Number(e.high));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    const behind = (): boolean => [...highs].some(([k, high]) => (this.position.get(k) ?? 0) < high);
+    while (behind() && this.consumer !== null) await new Promise((r) => setTimeout(r, 20));
   }
 
   private async replay(parts: { topic: string; partition: number }[], stopped: Promise<never>): Promise<void> {
