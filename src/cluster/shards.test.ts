@@ -378,6 +378,8 @@ describe('user-affine shards on 3 brokers and 3 gateways', () => {
     console.log(own.slice(-4).join('\n'));
     expect(own.some((l) => l.includes('"msg":"ownership fenced"'))).toBe(true);
     expect(own.some((l) => l.includes('"rejoined":true'))).toBe(true);
+    // Its windows feed (a group of its own, 10 s session) was out too, and resumed where it was.
+    expect(victim.logs.some((l) => l.includes('"msg":"kafka feed rejoined its group: resuming where it was"'))).toBe(true);
   }, 300_000);
 
   it('a fourth instance joins: partitions move to it, its windows are rebuilt from the topics, answers stay equal to the oracle', async () => {
