@@ -4,8 +4,10 @@
  *   node dist/loadtest/flame.js FILE.cpuprofile OUT.svg [TITLE]
  *
  * Each box is a function in its caller's stack, as wide as the samples spent in it and below
- * it; the root's children sit at the bottom. "(idle)" is left out, so the width is the thread's
- * busy time. Boxes narrower than 0.1% are merged away; hover a box for its name and share.
+ * it; drawn as an icicle (callers on top, what they call below them) to MAX_DEPTH frames, so
+ * the wide boxes are on the first screen (start-up's module loading is deep and thin). "(idle)"
+ * is left out, so the width is the thread's busy time. Boxes narrower than 0.1% are left out;
+ * hover a box for its name and share.
  * Colours are by source: the gateway (src/), node_modules, Node's own code, V8 and native.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -43,6 +45,7 @@ const busy = sum(root);
 const W = 1200;
 const ROW = 16;
 const MIN_SHARE = 0.001;
+const MAX_DEPTH = 40;
 interface Box {
   x: number;
   w: number;
@@ -66,7 +69,7 @@ function label(n: ProfileNode): { label: string; kind: string } {
 
 function layout(n: ProfileNode, x: number, depth: number): void {
   const t = total.get(n.id)!;
-  if (t / busy < MIN_SHARE) return;
+  if (t / busy < MIN_SHARE || depth > MAX_DEPTH) return;
   const w = (t / busy) * W;
   if (n !== root) {
     boxes.push({ x, w, depth, ...label(n), share: t / busy });
@@ -90,7 +93,7 @@ const svg: string[] = [
   `<text x="4" y="14" font-size="13">${esc(title ?? 'CPU flame graph')} (width: share of busy samples; colours: gateway src orange, node_modules yellow, Node blue, native green, V8 grey)</text>`,
 ];
 for (const b of boxes) {
-  const y = H - (b.depth + 1) * ROW;
+  const y = 24 + b.depth * ROW;
   const text = b.w > 40 ? esc(b.label.slice(0, Math.floor((b.w - 4) / 6.6))) : '';
   svg.push(
     `<g><title>${esc(b.label)} — ${(b.share * 100).toFixed(1)}%</title><rect x="${b.x.toFixed(2)}" y="${y}" width="${Math.max(0.5, b.w - 0.5).toFixed(2)}" height="${ROW - 1}" fill="${COLOURS[b.kind]}"/>` +
