@@ -10,25 +10,17 @@
  * hover a box for its name and share.
  * Colours are by source: the gateway (src/), node_modules, Node's own code, V8 and native.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
+import { readProfile, type ProfileNode } from './cpuprofile.js';
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-}
 
 const [file, out, title] = process.argv.slice(2);
 if (file === undefined || out === undefined) {
   console.error('usage: node dist/loadtest/flame.js FILE.cpuprofile OUT.svg [TITLE]');
   process.exit(2);
 }
-const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const p = readProfile(file);
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const root = p.nodes[0]!;
 

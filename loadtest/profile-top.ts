@@ -12,28 +12,16 @@
  * a library call counts for the gateway code that made it (lru-cache under the answer store is
  * idempotency). Stages add up to 100%.
  */
-import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
+import { readProfile, type ProfileNode } from './cpuprofile.js';
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples: number[];
-}
 
 const [file, nArg] = process.argv.slice(2);
 if (file === undefined) {
   console.error('usage: node dist/loadtest/profile-top.js FILE.cpuprofile [N]');
   process.exit(2);
 }
-const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const p = readProfile(file);
 const total = p.samples.length;
 const usPerSample = (p.endTime - p.startTime) / Math.max(1, total);
 const byFn = new Map<string, number>();
