@@ -114,7 +114,12 @@ class RotatingFile {
    * turn's events are printed in one loop. `encode` must be the same function for every call.
    */
   writeDurableLater<T>(item: T, encode: (item: T) => string | Buffer): Promise<void> {
-    if (this.empty) setImmediate(this.flushBatch);
+    // Written once the current callback and the promise jobs it set off are done (nextTick runs
+    // after the microtask queue drains): the scored events of one inference batch, resolved
+    // together in the inference pool's setImmediate, go down in one write in that same phase.
+    // A setImmediate scheduled from there runs only in the next loop iteration, after a whole
+    // poll phase of other requests: the answers waited for it (server p99 ≈ 2× tookMs p99).
+    if (this.empty) process.nextTick(this.flushBatch);
     this.encodeLater = encode;
     this.later.push(item);
     return new Promise<void>((resolve, reject) => this.laterWaiters.push({ resolve, reject }));
