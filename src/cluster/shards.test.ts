@@ -173,7 +173,7 @@ async function load(seq: readonly Tx[], at = Infinity, during: () => Promise<voi
  * per user with an answer off, each of their transactions as sent (status, retries, the
  * instance called, the owner), and the instances' ownership log.
  */
-function diagnose(what: string, seq: readonly Tx[], expected: Expectation[], sent: readonly Sent[]): void {
+async function diagnose(what: string, seq: readonly Tx[], expected: Expectation[], sent: readonly Sent[]): Promise<void> {
   const off = new Set<string>();
   expected.forEach((e, i) => {
     const r = sent[i]?.answer.result;
@@ -189,7 +189,11 @@ function diagnose(what: string, seq: readonly Tx[], expected: Expectation[], sen
       lines.push(`  #${i} ${String(t['transactionId'])} ts=${String(t['timestamp'])} status=${s.status} retried=${s.retried} via=${s.via} owner=${s.owner} score=${s.answer.result?.score ?? JSON.stringify(s.answer.error)} expected=${e.kind === 'scored' ? e.score : e.code}`);
     });
   }
-  for (const g of live) lines.push(`--- ${g.url}`, ...g.logs.filter((l) => /partition|rebuil|rewound|feed|group|crash|kafka/i.test(l)).slice(-40));
+  // Their decisions in the scored topic (every copy, in topic order): which were scored twice, and when.
+  const ids = new Set(seq.filter((t) => off.has(String(t['userId']))).map((t) => String(t['transactionId'])));
+  const rows = await readTopic(kafka, svc.registryUrl, topics.TOPIC_SCORED, (r) => r.some((e) => ids.has(String(e['transactionId']))), { timeoutMs: 10_000 });
+  for (const e of rows.filter((x) => off.has(String(x['userId'])))) lines.push(`  scored: ${String(e['transactionId'])} ts=${String(e['timestamp'])} score=${String(e['score'])} receivedAt=${String(e['receivedAt'])} scoredAt=${String(e['scoredAt'])} source=${String(e['source'])}`);
+  for (const g of live) lines.push(`--- ${g.url}`, ...g.logs.filter((l) => /partition|rebuil|rewound|feed|group|crash|kafka|fenced|lease/i.test(l)).slice(-40));
   console.log(lines.join('\n'));
 }
 
@@ -220,7 +224,7 @@ describe('user-affine shards on 3 brokers and 3 gateways', () => {
     const before = await Promise.all(live.map(windowUsers));
     const sent = await load(seq);
     const diffs = differences(expected, sent.map((s) => s.answer));
-    diagnose('shards load', seq, expected, sent);
+    await diagnose('shards load', seq, expected, sent);
     expect(diffs).toEqual([]);
     expect(sent.filter((s) => s.status >= 500).map((s) => s.answer)).toEqual([]);
     // The owner names itself on every answer (a routing hint), and several owners answered.
@@ -308,7 +312,7 @@ describe('user-affine shards on 3 brokers and 3 gateways', () => {
     const failed = sent.filter((s) => s.status >= 500);
     const wrong = differences(expected, sent.map((s) => s.answer));
     console.log(`gateway SIGKILL: ${seq.length} transactions, ${retried} retries (503 NOT_READY with Retry-After, or refused connections), ${failed.length} failed, ${wrong.length} answers off the oracle`);
-    diagnose('gateway SIGKILL', seq, expected, sent);
+    await diagnose('gateway SIGKILL', seq, expected, sent);
     expect(failed.map((s) => s.answer)).toEqual([]);
     expect(await settled()).toHaveLength(2);
     // The survivors took the victim's partitions and rebuilt those users' windows from the topics.
@@ -330,7 +334,7 @@ describe('user-affine shards on 3 brokers and 3 gateways', () => {
     const failed = sent.filter((s) => s.status >= 500);
     console.log(`broker SIGKILL: ${seq.length} transactions, ${sent.reduce((a, s) => a + s.retried, 0)} retries, ${failed.length} failed`);
     expect(failed.map((s) => s.answer)).toEqual([]);
-    diagnose('broker SIGKILL', seq, expected, sent);
+    await diagnose('broker SIGKILL', seq, expected, sent);
     expect(differences(expected, sent.map((s) => s.answer))).toEqual([]);
     const want = scoredIds(sent);
     const counts = await scoredTopic(want);
@@ -368,7 +372,7 @@ describe('user-affine shards on 3 brokers and 3 gateways', () => {
     const failed = sent.filter((s) => s.status >= 500);
     const wrong = differences(expected, sent.map((s) => s.answer));
     console.log(`owner stalled ${2 * session} ms: ${seq.length} transactions, ${sent.reduce((a, s) => a + s.retried, 0)} retries, ${failed.length} failed, ${wrong.length} answers off the oracle`);
-    diagnose('stalled owner', seq, expected, sent);
+    await diagnose('stalled owner', seq, expected, sent);
     expect(failed.map((s) => s.answer)).toEqual([]);
     expect(wrong).toEqual([]);
     // It fenced itself (its lease ran out unheard), and it rejoins the group under a new member
@@ -396,7 +400,7 @@ describe('user-affine shards on 3 brokers and 3 gateways', () => {
     });
     const earlySeq = seq.filter((_, i) => firstHalf.has(i));
     const early = await load(earlySeq);
-    diagnose('before the fourth instance', earlySeq, expected.filter((_, i) => firstHalf.has(i)), early);
+    await diagnose('before the fourth instance', earlySeq, expected.filter((_, i) => firstHalf.has(i)), early);
     const before = await Promise.all(live.map(owned));
     const joined = await addGateway();
     // Ready means its first assignment is in and caught up: it owns partitions the moment /readyz says 200.

@@ -429,7 +429,14 @@ export class FeatureFeed {
       }
       if (again) outcome = 'duplicate';
       else if (tx.timestamp > Date.now() + MAX_AHEAD_MS) outcome = 'future';
-      else {
+      else if (keptOut(obj)) {
+        // The scorer kept it out of the windows (too late behind the user's newest event, or
+        // stale): so does every replay of it, or windows rebuilt elsewhere would differ from
+        // the ones its owner scored with (a replay takes events in any order, with no lateness
+        // bound). Seen, so the scorer refuses it as a duplicate.
+        this.engine.seen.add(tx.transactionId);
+        outcome = 'kept_out';
+      } else {
         // The windows keep merchantIds as the scorer does: protected (a card number never in clear).
         const merchantId = tx.merchantId === null ? null : protectMerchantId(tx.merchantId);
         // A replay (the start-up one, or a rebuilt user's: two consumers at once) takes any order.
@@ -451,6 +458,20 @@ export class FeatureFeed {
     this.consumer = null;
     if (c !== null) await c.disconnect().catch(() => undefined); // commits resolved offsets
   }
+}
+
+/**
+ * Whether a scored record says its event did not join the user's windows: the lineage's
+ * enrichment stage has `joinedWindows` 0 (Avro: a map of doubles; JSON: the same record).
+ * A record without lineage (the input topic, user events) says nothing: false.
+ */
+export function keptOut(obj: unknown): boolean {
+  const lineage = (obj as { lineage?: unknown }).lineage;
+  if (!Array.isArray(lineage)) return false;
+  for (const stage of lineage as { stage?: unknown; metrics?: Record<string, unknown> }[]) {
+    if (stage?.stage === 'enrichment') return stage.metrics?.['joinedWindows'] === 0;
+  }
+  return false;
 }
 
 /**
