@@ -43,6 +43,7 @@ import { FeatureFeed } from '../src/kafka/feed.js';
 import { Registry } from '../src/kafka/registry.js';
 import { parseTransaction } from '../src/quality/parse.js';
 import { Random } from '../src/synth/random.js';
+import { API_TRANSACTION_SCHEMA } from '../test/support/financial-transaction.js';
 import { ScoreOracle } from '../test/support/oracle.js';
 import { benchServices, machine } from '../test/support/bench-services.js';
 import { knownSequence } from '../test/support/sequence.js';
@@ -62,21 +63,7 @@ const OUT = outIdx >= 0 ? process.argv[outIdx + 1]! : quick ? null : join(REPO_R
 const PROFILE = !process.argv.includes('--no-profile');
 
 /** The seed's FinancialTransaction, with the optional merchantId and channel the API takes. */
-const INPUT_SCHEMA = {
-  type: 'record',
-  name: 'FinancialTransaction',
-  namespace: 'com.fintech.events',
-  fields: [
-    { name: 'transactionId', type: 'string' },
-    { name: 'userId', type: 'string' },
-    { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 18, scale: 2 } },
-    { name: 'currency', type: 'string' },
-    { name: 'timestamp', type: { type: 'long', logicalType: 'timestamp-millis' } },
-    { name: 'metadata', type: { type: 'map', values: 'string' }, default: {} },
-    { name: 'merchantId', type: ['null', 'string'], default: null },
-    { name: 'channel', type: ['null', 'string'], default: null },
-  ],
-} as const;
+const INPUT_SCHEMA = API_TRANSACTION_SCHEMA;
 
 interface Produced {
   /** Per user, the events in the order produced (offset order within the user's partition). */

@@ -16,6 +16,7 @@ import { startServices, type Services } from '../../scripts/services/services.js
 import { postJson, startGateway, validTx, type RunningGateway } from '../../test/support/gateway.js';
 import { leaks, PANS, shapes } from '../../test/support/privacy-corpus.js';
 import { decimalBytes, readSchema } from './avro.js';
+import { SEED_TRANSACTION_SCHEMA } from '../../test/support/financial-transaction.js';
 
 let svc: Services;
 let kafka: Kafka;
@@ -36,19 +37,7 @@ function keyringFile(): string {
 let env: Record<string, string>;
 let gw: RunningGateway | null = null;
 
-const SEED_SCHEMA = JSON.stringify({
-  type: 'record',
-  name: 'FinancialTransaction',
-  namespace: 'com.fintech.events',
-  fields: [
-    { name: 'transactionId', type: 'string' },
-    { name: 'userId', type: 'string' },
-    { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 18, scale: 2 } },
-    { name: 'currency', type: 'string' },
-    { name: 'timestamp', type: { type: 'long', logicalType: 'timestamp-millis' } },
-    { name: 'metadata', type: { type: 'map', values: 'string' }, default: {} },
-  ],
-});
+const SEED_SCHEMA = JSON.stringify(SEED_TRANSACTION_SCHEMA);
 
 beforeAll(async () => {
   svc = await startServices({ log: process.env['SERVICES_LOG'] ? (t) => process.stderr.write(t) : undefined });
