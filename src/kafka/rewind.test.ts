@@ -45,12 +45,28 @@ async function topicWith(partitions: number): Promise<string> {
 
 /** Records sent in one committed transaction: the partition ends with its commit marker. */
 async function sendCommitted(topic: string, partition: number, values: Buffer[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const endOf = async (): Promise<number> => Number((await admin.fetchTopicOffsets(topic)).find((o) => o.partition === partition)?.high ?? 0);
+  const before = await endOf();
   const p = kafka.producer({ transactionalId: `rewind-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1 });
   await p.connect();
   const t = await p.transaction();
   await t.send({ topic, messages: values.map((value) => ({ partition, value })) });
   await t.commit();
   await p.disconnect();
+  // commit() returns once the coordinator took it; the markers reach the partition after.
+  // Until then a read-committed reader's end (the last stable offset, what a feed plans to)
+  // is before these records: a feed started then is caught up with none of them, and reads
+  // them later. Wait for the marker, so the start-up replay is the one that reads them.
+  try {
+    await vi.waitFor(async () => {
+      const end = await endOf();
+      if (end < before + values.length + 1) throw new Error(`the last stable offset is ${end}`);
+    }, { timeout: 30_000, interval: 50 });
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Users named `p<N>-…` are on shard partition N; `rebuilding` holds the partitions being rebuilt. */
