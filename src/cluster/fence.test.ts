@@ -13,7 +13,7 @@ import { Shards } from './shards.js';
 
 const SESSION_MS = 10_000;
 const PARTITIONS = 4;
-const EVENTS = { REBALANCING: 'rebalancing', CRASH: 'crash', HEARTBEAT: 'heartbeat', GROUP_JOIN: 'group_join' };
+const EVENTS = { REBALANCING: 'rebalancing', CRASH: 'crash', HEARTBEAT: 'heartbeat', GROUP_JOIN: 'group_join', REQUEST: 'request' };
 
 /** A user of partition `p`. */
 function userOf(p: number): string {
@@ -28,6 +28,7 @@ afterEach(() => {
 async function member(): Promise<{ s: Shards; consumer: EventEmitter; rebuilt: number[][]; dropped: number[]; warnings: string[] }> {
   now = 1_000_000;
   vi.spyOn(performance, 'now').mockImplementation(() => now);
+  vi.spyOn(Date, 'now').mockImplementation(() => now);
   const rebuilt: number[][] = [];
   const dropped: number[] = [];
   const warnings: string[] = [];
@@ -68,6 +69,20 @@ describe('the ownership fence', () => {
     consumer.emit(EVENTS.HEARTBEAT, { payload: {} });
     expect(s.route(userOf(0))).toEqual({ kind: 'local' });
     expect(dropped).toEqual([]);
+  });
+
+  it('counts the lease from when the heartbeat left: an answer read after a stall (sent before it) does not lift the fence', async () => {
+    const { s, consumer } = await member();
+    join(consumer, 'm1', [0]);
+    const sentAt = now;
+    now += 2 * SESSION_MS; // stopped with the heartbeat in flight; its answer is read on waking
+    consumer.emit(EVENTS.REQUEST, { payload: { apiName: 'Heartbeat', sentAt } });
+    consumer.emit(EVENTS.HEARTBEAT, { payload: {} });
+    expect(s.route(userOf(0))).toEqual({ kind: 'fenced' });
+    // The next one, sent after waking, does (the group did not move on: same generation).
+    consumer.emit(EVENTS.REQUEST, { payload: { apiName: 'Heartbeat', sentAt: now } });
+    consumer.emit(EVENTS.HEARTBEAT, { payload: {} });
+    expect(s.route(userOf(0))).toEqual({ kind: 'local' });
   });
 
   it('holds from REBALANCING (the eager protocol revokes everything) until the next assignment; unmoved partitions keep their windows', async () => {

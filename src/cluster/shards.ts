@@ -130,8 +130,8 @@ export class Shards {
   /**
    * The fence (a zombie owner must not score). Ownership holds only while the group says so:
    * - from kafkajs' REBALANCING until the next GROUP_JOIN (the eager protocol revokes all);
-   * - for half the session timeout after the last heartbeat the coordinator answered (the
-   *   lease). An instance stalled past its session (a long GC, a stopped VM, CPU starvation)
+   * - for half the session timeout after the last heartbeat the coordinator answered was sent
+   *   (the lease). An instance stalled past its session (a long GC, a stopped VM, CPU starvation)
    *   has lost its partitions without hearing it: the others rebuilt and served those users,
    *   and its windows are stale. The coordinator gives a partition away only a whole session
    *   after the last heartbeat it heard, so the lease ends first.
@@ -165,9 +165,17 @@ export class Shards {
     return false;
   }
 
-  private heard(): void {
-    this.heardAt = performance.now();
-    if (this.fenceLogged && !this.rebalancing) {
+  /**
+   * The coordinator answered a heartbeat (or a join) that left at `sentAt` (wall clock): the
+   * lease counts from when it was sent, not from when its answer was read. A process stopped
+   * with a heartbeat in flight reads the answer when it wakes, a whole stall later; counted
+   * from the reading, that answer renewed a lease the group had long taken back (the stalled-
+   * owner test caught a zombie scoring so).
+   */
+  private heard(sentAt = Date.now()): void {
+    const at = performance.now() - Math.max(0, Date.now() - sentAt);
+    if (at > this.heardAt) this.heardAt = at;
+    if (this.fenceLogged && !this.rebalancing && performance.now() - this.heardAt < this.leaseMs) {
       this.fenceLogged = false;
       this.log.info('ownership lease renewed', { owned: this.owned.size });
     }
@@ -221,13 +229,21 @@ export class Shards {
     consumer.on(consumer.events.CRASH, () => {
       this.rebalancing = true;
     });
-    consumer.on(consumer.events.HEARTBEAT, () => this.heard());
+    // When the last Heartbeat and SyncGroup requests left (kafkajs reports each request once
+    // answered, before the code that awaited it goes on).
+    let heartbeatSentAt = 0;
+    let syncSentAt = 0;
+    consumer.on(consumer.events.REQUEST, (e) => {
+      if (e.payload.apiName === 'Heartbeat') heartbeatSentAt = e.payload.sentAt;
+      else if (e.payload.apiName === 'SyncGroup') syncSentAt = e.payload.sentAt;
+    });
+    consumer.on(consumer.events.HEARTBEAT, () => this.heard(heartbeatSentAt || Date.now()));
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const parts = e.payload.memberAssignment[this.opts.inputTopic] ?? [];
       // A new member id: the group went on without this instance (it was out past its session).
       const rejoined = this.memberId !== null && e.payload.memberId !== this.memberId;
       this.memberId = e.payload.memberId;
-      this.assign(parts, rejoined);
+      this.assign(parts, rejoined, syncSentAt || Date.now());
     });
     this.timer = setInterval(() => void this.refreshOwners(), REFRESH_MS);
     this.timer.unref();
@@ -238,7 +254,7 @@ export class Shards {
    * out of the group meanwhile, so others may have scored its users: all it owned is dropped
    * and all it is given is rebuilt.
    */
-  assign(parts: number[], rejoined = false): void {
+  assign(parts: number[], rejoined = false, syncSentAt = Date.now()): void {
     this.generation++;
     const next = new Set(parts);
     const lost = [...this.owned].filter((p) => rejoined || !next.has(p));
@@ -262,7 +278,7 @@ export class Shards {
       for (const p of gained) this.rebuilt.set(p, done);
     }
     this.rebalancing = false;
-    this.heard();
+    this.heard(syncSentAt);
     this.log.info('partitions assigned', { owned: [...this.owned].sort((a, b) => a - b), gained, lost, usersDropped: dropped, ...(rejoined ? { rejoined } : {}) });
     if (first) {
       this.firstAssignment!();
