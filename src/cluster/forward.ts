@@ -23,13 +23,13 @@ export const FORWARD_PATH = '/v1/cluster/score';
 export const OWNER_HEADER = 'scoregate-owner';
 const FORWARD_WAIT_MS = 5000;
 const RETRY_MS = 50;
-/** A 503 NOT_READY while a user's ownership moves, carrying the map's Retry-After (1 s). */
 /** Why an owned user is not scored right now. */
 export const UNAVAILABLE = {
   rebuilding: 'this user\'s windows are being rebuilt after a rebalance',
   fenced: 'this instance\'s ownership is suspended (a rebalance is in progress, or the group has not heard from it within its lease)',
 } as const;
 
+/** A 503 NOT_READY while a user's ownership moves, carrying the map's Retry-After (1 s). */
 export function moving(message: string): ScoregateError {
   return new ScoregateError('NOT_READY', message);
 }

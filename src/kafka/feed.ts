@@ -149,13 +149,7 @@ export class FeatureFeed {
         const key = `${e.payload.topic}:${e.payload.partition}`;
         // Batches of a partition come in order, except after a seek: the last one says where it is.
         this.position.set(key, Number(e.payload.lastOffset) + 1);
-        const target = this.remaining.get(key);
-        // A fetch from before the seek landed reads from the end: past the target.
-        if (target === undefined || e.payload.firstOffset === null || Number(e.payload.firstOffset) > target) return;
-        if (Number(e.payload.lastOffset) >= target) {
-          this.remaining.delete(key);
-          this.checkCaughtUp();
-        }
+        if (reached(this.remaining, key, e.payload)) this.checkCaughtUp();
       });
       c.on(c.events.GROUP_JOIN, () => {
         if (++this.joins === 1) return; // the first: the start-up seeks below
@@ -276,18 +270,8 @@ export class FeatureFeed {
    * this feed, and must be in them before the rebuilt users are served.
    */
   private async liveReached(parts: { topic: string; partition: number }[]): Promise<void> {
-    const highs = new Map<string, number>();
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      for (const topic of new Set(parts.map((p) => p.topic))) {
-        const wanted = new Set(parts.filter((p) => p.topic === topic).map((p) => p.partition));
-        for (const e of await admin.fetchTopicOffsets(topic)) if (wanted.has(e.partition)) highs.set(`${topic}:${e.partition}`, Number(e.high));
-      }
-    } finally {
-      await admin.disconnect();
-    }
-    const behind = (): boolean => [...highs].some(([k, high]) => (this.position.get(k) ?? 0) < high);
+    const highs = [...(await this.offsets(parts, null))].map(([k, o]) => [k, o.high] as const);
+    const behind = (): boolean => highs.some(([k, high]) => (this.position.get(k) ?? 0) < high);
     while (behind() && this.consumer !== null) await new Promise((r) => setTimeout(r, 20));
   }
 
@@ -311,14 +295,7 @@ export class FeatureFeed {
       // with control records (a transactional producer's commit markers) that eachBatch never
       // sees. kafkajs reports batches of control records only here; lastOffset counts them.
       c.on(c.events.END_BATCH_PROCESS, (e) => {
-        const key = `${e.payload.topic}:${e.payload.partition}`;
-        const target = left.get(key);
-        // A fetch from before the seek landed reads from the end: past the target.
-        if (target === undefined || e.payload.firstOffset === null || Number(e.payload.firstOffset) > target) return;
-        if (Number(e.payload.lastOffset) >= target) {
-          left.delete(key);
-          if (left.size === 0) done();
-        }
+        if (reached(left, `${e.payload.topic}:${e.payload.partition}`, e.payload) && left.size === 0) done();
       });
       await c.connect();
       await c.subscribe({ topics: [...new Set(parts.map((p) => p.topic))], fromBeginning: false });
@@ -358,25 +335,35 @@ export class FeatureFeed {
   /** topic:partition → where a rebuild starts (now minus the lookback) and the last offset it reads. */
   private async plan(parts: { topic: string; partition: number }[]): Promise<Map<string, { start: number; target: number }>> {
     const plan = new Map<string, { start: number; target: number }>();
+    for (const [key, { start, high }] of await this.offsets(parts, Date.now() - this.opts.lookbackMs)) {
+      if (high > start) plan.set(key, { start, target: high - 1 });
+    }
+    return plan;
+  }
+
+  /**
+   * "topic:partition" → its high watermark (a read-committed reader's end) and, with `since`,
+   * the first offset at or after that time (the high watermark when nothing is that recent).
+   */
+  private async offsets(parts: { topic: string; partition: number }[], since: number | null): Promise<Map<string, { start: number; high: number }>> {
+    const out = new Map<string, { start: number; high: number }>();
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      const since = Date.now() - this.opts.lookbackMs;
       for (const topic of new Set(parts.map((p) => p.topic))) {
         const wanted = new Set(parts.filter((p) => p.topic === topic).map((p) => p.partition));
-        const from = await admin.fetchTopicOffsetsByTimestamp(topic, since);
+        const from = since === null ? [] : await admin.fetchTopicOffsetsByTimestamp(topic, since);
         for (const e of await admin.fetchTopicOffsets(topic)) {
           if (!wanted.has(e.partition)) continue;
           const high = Number(e.high);
           const f = Number(from.find((x) => x.partition === e.partition)?.offset ?? high);
-          const start = f < 0 ? high : f;
-          if (high > start) plan.set(`${topic}:${e.partition}`, { start, target: high - 1 });
+          out.set(`${topic}:${e.partition}`, { start: f < 0 ? high : f, high });
         }
       }
     } finally {
       await admin.disconnect();
     }
-    return plan;
+    return out;
   }
 
   /** A record's value decoded (Avro through the registry, or JSON), amounts as decimal text. */
@@ -458,6 +445,19 @@ export class FeatureFeed {
     this.consumer = null;
     if (c !== null) await c.disconnect().catch(() => undefined); // commits resolved offsets
   }
+}
+
+/**
+ * Whether a batch (as END_BATCH_PROCESS reports it) took `key` to its target offset in
+ * `targets`; if so the key leaves `targets`. A fetch from before a seek landed reads from the
+ * end, past the target: it does not count.
+ */
+function reached(targets: Map<string, number>, key: string, batch: { firstOffset: string | null; lastOffset: string }): boolean {
+  const target = targets.get(key);
+  if (target === undefined || batch.firstOffset === null || Number(batch.firstOffset) > target) return false;
+  if (Number(batch.lastOffset) < target) return false;
+  targets.delete(key);
+  return true;
 }
 
 /**

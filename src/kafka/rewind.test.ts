@@ -105,6 +105,22 @@ async function startedFeed(topics: string[], rebuilding: Set<number>): Promise<{
 
 const events = (engine: FeatureEngine, userId: string): number => engine.snapshot(userId)?.ts.length ?? 0;
 
+/**
+ * A feed started on `topic` (its start-up replay), then partition 0's users dropped and rebuilt
+ * (a rebuild): `userId`'s events after each, and the feed, which goes on reading.
+ */
+async function replayedThenRebuilt(topic: string, userId: string): Promise<{ feed: FeatureFeed; engine: FeatureEngine; afterStart: number; afterRebuild: number }> {
+  const rebuilding = new Set<number>();
+  const { feed, engine } = await startedFeed([topic], rebuilding);
+  await feed.caughtUpPromise;
+  const afterStart = events(engine, userId);
+  engine.dropUsers(() => true);
+  rebuilding.add(0);
+  await feed.rewind([{ topic, partition: 0 }], { partitions: [0], timeoutMs: 30_000 });
+  rebuilding.delete(0);
+  return { feed, engine, afterStart, afterRebuild: events(engine, userId) };
+}
+
 /** A scored record of `userId` (JSON, as the file sink and a JSON changelog write it) saying whether it joined the windows. */
 const scored = (userId: string, i: number, joined: boolean): Buffer =>
   Buffer.from(JSON.stringify({ ...(JSON.parse(tx(userId, i).toString()) as object), lineage: [{ stage: 'validation', metrics: {} }, { stage: 'enrichment', metrics: { features: 26, joinedWindows: joined ? 1 : 0 } }] }));
@@ -117,16 +133,9 @@ describe('feed replays', () => {
     // The second is the one a live scorer found too late behind the user's newest: a replay
     // takes any order, and joined it.
     await p.send({ topic, messages: [scored('p0-k', 1, true), scored('p0-k', 2, false), scored('p0-k', 3, true)].map((value) => ({ partition: 0, value })) });
-    const rebuilding = new Set<number>();
-    const { feed, engine } = await startedFeed([topic], rebuilding);
-    await feed.caughtUpPromise;
-    expect(events(engine, 'p0-k')).toBe(2);
-
-    engine.dropUsers(() => true);
-    rebuilding.add(0);
-    await feed.rewind([{ topic, partition: 0 }], { partitions: [0], timeoutMs: 30_000 });
-    rebuilding.delete(0);
-    expect(events(engine, 'p0-k')).toBe(2);
+    const { feed, engine, afterStart, afterRebuild } = await replayedThenRebuilt(topic, 'p0-k');
+    expect(afterStart).toBe(2);
+    expect(afterRebuild).toBe(2);
 
     const before = feed.consumed;
     await p.send({ topic, messages: [{ partition: 0, value: scored('p0-k', 4, false) }, { partition: 0, value: scored('p0-k', 5, true) }] });
@@ -138,15 +147,9 @@ describe('feed replays', () => {
   it('the start-up replay and a rebuild finish on a partition ending with a transaction commit marker, counting every record', async () => {
     const topic = await topicWith(1);
     await sendCommitted(topic, 0, [tx('p0-a', 1), tx('p0-a', 2), tx('p0-a', 3)]);
-    const rebuilding = new Set<number>();
-    const { feed, engine } = await startedFeed([topic], rebuilding);
-    await feed.caughtUpPromise;
-    expect(events(engine, 'p0-a')).toBe(3);
-
-    engine.dropUsers(() => true);
-    rebuilding.add(0);
-    await feed.rewind([{ topic, partition: 0 }], { partitions: [0], timeoutMs: 30_000 });
-    expect(events(engine, 'p0-a')).toBe(3);
+    const { afterStart, afterRebuild } = await replayedThenRebuilt(topic, 'p0-a');
+    expect(afterStart).toBe(3);
+    expect(afterRebuild).toBe(3);
   }, 60_000);
 
   it('a rebuild of an empty partition finishes at once', async () => {
